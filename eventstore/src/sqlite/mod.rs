@@ -1,0 +1,1 @@
+//! The embedded SQLite adapter (in progress).

@@ -1,0 +1,94 @@
+//! The catch-up subscription shared by the SQL adapters: page through `$all` from the checkpoint,
+//! then wait for a wake-up (or a poll interval) and page again.
+//!
+//! Because history and live events come through the same read, there is no hand-over to get wrong:
+//! no gap and no duplicate, as long as the adapter's `read_all` only shows positions that can no
+//! longer be preceded by a later commit (trivially true for the single-writer SQLite store; the
+//! Postgres store's transaction-id frontier makes it true there). The stream is pulled, so a slow
+//! subscriber holds at most one page and never makes the writer buffer.
+
+use std::{collections::VecDeque, time::Duration};
+
+use futures::StreamExt;
+use tokio::sync::watch;
+
+use crate::{EventStore, EventStream, Position, ReadAll, RecordedEvent, SubscribeAll};
+
+/// Events fetched per page while catching up.
+pub(crate) const PAGE_SIZE: usize = 512;
+
+struct State<S> {
+    store: S,
+    wake: watch::Receiver<u64>,
+    options: SubscribeAll,
+    buffer: VecDeque<RecordedEvent>,
+    poll: Duration,
+    done: bool,
+}
+
+/// A catch-up subscription over `store`'s `read_all`. `wake` ticks after every commit; `poll` is
+/// the fallback for commits the wake-up cannot see (another process, a rolled-back predecessor).
+pub(crate) fn catch_up<S: EventStore + Clone>(
+    store: S,
+    wake: watch::Receiver<u64>,
+    options: SubscribeAll,
+    poll: Duration,
+) -> EventStream {
+    let state = State {
+        store,
+        wake,
+        options,
+        buffer: VecDeque::new(),
+        poll,
+        done: false,
+    };
+    futures::stream::unfold(state, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        loop {
+            if let Some(event) = st.buffer.pop_front() {
+                st.options.after = Some(event.position);
+                return Some((Ok(event), st));
+            }
+            // Mark the current wake-up as seen *before* reading, so a commit that lands between
+            // the read and the wait still wakes us.
+            st.wake.borrow_and_update();
+            let page = st
+                .store
+                .read_all(
+                    ReadAll::forwards()
+                        .filter(st.options.filter.clone())
+                        .limit(PAGE_SIZE)
+                        .with_from(st.options.after),
+                )
+                .await;
+            match page {
+                Ok(events) if !events.is_empty() => st.buffer.extend(events),
+                Ok(_) => {
+                    tokio::select! {
+                        changed = st.wake.changed() => {
+                            if changed.is_err() {
+                                // The store was closed: keep polling so the next read reports it.
+                                tokio::time::sleep(st.poll).await;
+                            }
+                        }
+                        () = tokio::time::sleep(st.poll) => {}
+                    }
+                }
+                Err(err) => {
+                    st.done = true;
+                    return Some((Err(err), st));
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+impl ReadAll {
+    fn with_from(mut self, from: Option<Position>) -> Self {
+        self.from = from;
+        self
+    }
+}
