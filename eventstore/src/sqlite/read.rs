@@ -1,0 +1,209 @@
+//! Reads, as plain functions of a connection: run on reader threads for a file store, on the
+//! writer thread for an in-memory one.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params_from_iter, types::Value};
+use uuid::Uuid;
+
+use crate::{
+    Actor, Direction, Error, Json, Metadata, Position, ReadAll, ReadStream, RecordedEvent, Result,
+    StreamMetadata, StreamName, StreamStart,
+};
+
+const EVENT_COLUMNS: &str = "e.position, s.name, e.revision, e.event_id, e.event_type, e.data, \
+     e.correlation_id, e.causation_id, e.actor_kind, e.actor_id, e.occurred_at_us, \
+     e.schema_version, e.extra, e.recorded_at_us";
+
+pub(super) fn micros_to_time(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+fn uuid_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
+    let bytes: [u8; 16] = row.get(idx)?;
+    Ok(Uuid::from_bytes(bytes))
+}
+
+fn event_from_row(row: &Row<'_>) -> rusqlite::Result<RecordedEvent> {
+    let position: i64 = row.get(0)?;
+    let stream: String = row.get(1)?;
+    let extra: Option<Vec<u8>> = row.get(12)?;
+    let extra = match extra {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Blob, e.into())
+        })?,
+        None => serde_json::Map::new(),
+    };
+    Ok(RecordedEvent {
+        // Stored names were validated on the way in.
+        stream: StreamName::new(stream).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into())
+        })?,
+        revision: row.get::<_, i64>(2)? as u64,
+        position: Position::new(position as u64, position as u64),
+        event_id: uuid_col(row, 3)?,
+        event_type: row.get(4)?,
+        data: Json::trusted(row.get::<_, Vec<u8>>(5)?),
+        metadata: Metadata {
+            correlation_id: uuid_col(row, 6)?,
+            causation_id: uuid_col(row, 7)?,
+            actor: Actor {
+                kind: row.get(8)?,
+                id: row.get(9)?,
+            },
+            occurred_at: micros_to_time(row.get(10)?),
+            schema_version: row.get(11)?,
+            extra,
+        },
+        recorded_at: micros_to_time(row.get(13)?),
+    })
+}
+
+/// What a reader needs to know about a stream.
+struct StreamRow {
+    id: i64,
+    deleted: bool,
+    truncate_before: Option<i64>,
+    max_count: Option<i64>,
+    max_age_ms: Option<i64>,
+}
+
+fn stream_row(conn: &Connection, name: &str) -> rusqlite::Result<Option<StreamRow>> {
+    conn.prepare_cached(
+        "SELECT id, deleted, truncate_before, max_count, max_age_ms FROM streams WHERE name = ?1",
+    )?
+    .query_row([name], |r| {
+        Ok(StreamRow {
+            id: r.get(0)?,
+            deleted: r.get(1)?,
+            truncate_before: r.get(2)?,
+            max_count: r.get(3)?,
+            max_age_ms: r.get(4)?,
+        })
+    })
+    .optional()
+}
+
+pub(super) fn last_revision(conn: &Connection, stream_id: i64) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT MAX(revision) FROM events WHERE stream_id = ?1")?
+        .query_row([stream_id], |r| r.get(0))
+}
+
+fn clamp_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Reads a stream, honouring soft delete, `$tb`, `$maxCount` and `$maxAge`.
+pub(super) fn read_stream(
+    conn: &Connection,
+    stream: &StreamName,
+    options: ReadStream,
+    now: DateTime<Utc>,
+) -> Result<Vec<RecordedEvent>> {
+    let not_found = || Error::StreamNotFound(stream.clone());
+    let row = stream_row(conn, stream.as_str())?.ok_or_else(not_found)?;
+    let last = match last_revision(conn, row.id)? {
+        Some(last) if !row.deleted => last,
+        _ => return Err(not_found()),
+    };
+    if options.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut min = row.truncate_before.unwrap_or(0);
+    if let Some(max_count) = row.max_count {
+        min = min.max(last - max_count + 1);
+    }
+    let min_recorded = row
+        .max_age_ms
+        .map_or(i64::MIN, |ms| now.timestamp_micros() - ms * 1000);
+    let from = match options.from {
+        StreamStart::Start => 0,
+        StreamStart::End => last,
+        StreamStart::Revision(r) => i64::try_from(r).unwrap_or(i64::MAX),
+    };
+    let (bounds, order) = match options.direction {
+        Direction::Forwards => ("e.revision >= MAX(?2, ?3)", "ASC"),
+        Direction::Backwards => ("e.revision <= ?2 AND e.revision >= ?3", "DESC"),
+    };
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream_id \
+         WHERE e.stream_id = ?1 AND {bounds} AND e.recorded_at_us >= ?4 \
+         ORDER BY e.revision {order} LIMIT ?5"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        rusqlite::params![row.id, from, min, min_recorded, clamp_limit(options.limit)],
+        event_from_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Reads a page of `$all`.
+pub(super) fn read_all(conn: &Connection, options: &ReadAll) -> Result<Vec<RecordedEvent>> {
+    if options.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut params: Vec<Value> = Vec::new();
+    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream_id WHERE 1=1");
+    if let Some(from) = options.from {
+        let bound = i64::try_from(from.commit()).unwrap_or(i64::MAX);
+        sql.push_str(match options.direction {
+            Direction::Forwards => " AND e.position > ?",
+            Direction::Backwards => " AND e.position < ?",
+        });
+        params.push(Value::Integer(bound));
+    }
+    if !options.filter.stream_prefixes.is_empty() {
+        let terms: Vec<_> = options
+            .filter
+            .stream_prefixes
+            .iter()
+            .map(|prefix| {
+                params.push(Value::Text(prefix.clone()));
+                format!("substr(s.name, 1, {}) = ?", prefix.chars().count())
+            })
+            .collect();
+        sql.push_str(&format!(" AND ({})", terms.join(" OR ")));
+    }
+    if !options.filter.event_types.is_empty() {
+        let marks: Vec<_> = options
+            .filter
+            .event_types
+            .iter()
+            .map(|t| {
+                params.push(Value::Text(t.clone()));
+                "?"
+            })
+            .collect();
+        sql.push_str(&format!(" AND e.event_type IN ({})", marks.join(", ")));
+    }
+    sql.push_str(match options.direction {
+        Direction::Forwards => " ORDER BY e.position ASC LIMIT ?",
+        Direction::Backwards => " ORDER BY e.position DESC LIMIT ?",
+    });
+    params.push(Value::Integer(clamp_limit(options.limit)));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(params), event_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// A stream's metadata (defaults when none was set).
+pub(super) fn stream_metadata(conn: &Connection, stream: &StreamName) -> Result<StreamMetadata> {
+    Ok(match stream_row(conn, stream.as_str())? {
+        None => StreamMetadata::default(),
+        Some(row) => StreamMetadata {
+            max_count: row.max_count.map(|n| n as u64),
+            max_age: row
+                .max_age_ms
+                .map(|ms| std::time::Duration::from_millis(ms as u64)),
+            truncate_before: row.truncate_before.map(|n| n as u64),
+        },
+    })
+}
+
+/// The newest position.
+pub(super) fn head_position(conn: &Connection) -> Result<Option<Position>> {
+    let head: Option<i64> = conn
+        .prepare_cached("SELECT MAX(position) FROM events")?
+        .query_row([], |r| r.get(0))?;
+    Ok(head.map(|p| Position::new(p as u64, p as u64)))
+}
