@@ -70,7 +70,12 @@ impl fmt::Debug for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = String::from_utf8_lossy(&self.0);
         if text.len() > 256 {
-            write!(f, "Json({}… {} bytes)", &text[..text.floor_char_boundary(256)], text.len())
+            write!(
+                f,
+                "Json({}… {} bytes)",
+                &text[..text.floor_char_boundary(256)],
+                text.len()
+            )
         } else {
             write!(f, "Json({text})")
         }
@@ -228,7 +233,10 @@ pub fn validate_event_type(event_type: &str) -> Result<(), ValidationError> {
         Some("it must be 1 to 128 bytes")
     } else if event_type.starts_with('$') {
         Some("types starting with '$' are reserved for the store")
-    } else if event_type.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    } else if event_type
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
         Some("it contains whitespace or control characters")
     } else if parse_event_type(event_type).is_none() {
         Some("it must end in a version, like cart.ItemAdded.v1")
@@ -250,8 +258,17 @@ mod tests {
 
     #[test]
     fn event_types_carry_a_version() {
-        assert_eq!(parse_event_type("cart.ItemAdded.v12"), Some(("cart.ItemAdded", 12)));
-        for bad in ["cart.ItemAdded", "cart.ItemAdded.v", "cart.ItemAdded.v0", ".v1", "x.vx"] {
+        assert_eq!(
+            parse_event_type("cart.ItemAdded.v12"),
+            Some(("cart.ItemAdded", 12))
+        );
+        for bad in [
+            "cart.ItemAdded",
+            "cart.ItemAdded.v",
+            "cart.ItemAdded.v0",
+            ".v1",
+            "x.vx",
+        ] {
             assert!(validate_event_type(bad).is_err(), "{bad}");
         }
         assert!(validate_event_type("$metadata").is_err());

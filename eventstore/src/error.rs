@@ -78,7 +78,9 @@ pub enum Error {
     },
     /// An event id of the batch is already stored, but not as this same batch on this stream, so
     /// the append is neither new nor a retry; nothing was written.
-    #[error("event {event_id} is already stored elsewhere; the append is not a retry of that write")]
+    #[error(
+        "event {event_id} is already stored elsewhere; the append is not a retry of that write"
+    )]
     DuplicateEventId {
         /// The clashing id.
         event_id: Uuid,

@@ -32,7 +32,10 @@ impl AllFilter {
     }
 
     /// Narrows the filter to these exact event types.
-    pub fn with_event_types<I: IntoIterator<Item = S>, S: Into<String>>(mut self, types: I) -> Self {
+    pub fn with_event_types<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        types: I,
+    ) -> Self {
         self.event_types = types.into_iter().map(Into::into).collect();
         self
     }
@@ -42,7 +45,10 @@ impl AllFilter {
         !stream.starts_with('$')
             && !event_type.starts_with('$')
             && (self.stream_prefixes.is_empty()
-                || self.stream_prefixes.iter().any(|p| stream.starts_with(p.as_str())))
+                || self
+                    .stream_prefixes
+                    .iter()
+                    .any(|p| stream.starts_with(p.as_str())))
             && (self.event_types.is_empty() || self.event_types.iter().any(|t| t == event_type))
     }
 

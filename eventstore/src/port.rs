@@ -186,8 +186,11 @@ pub trait EventStore: Send + Sync + 'static {
     /// Reads a stream. A stream that does not exist, or was soft-deleted, is
     /// [`crate::Error::StreamNotFound`]; one whose readable events were all cut by metadata is
     /// empty.
-    async fn read_stream(&self, stream: &StreamName, options: ReadStream)
-    -> Result<Vec<RecordedEvent>>;
+    async fn read_stream(
+        &self,
+        stream: &StreamName,
+        options: ReadStream,
+    ) -> Result<Vec<RecordedEvent>>;
 
     /// Reads a page of `$all`.
     async fn read_all(&self, options: ReadAll) -> Result<Vec<RecordedEvent>>;
@@ -207,8 +210,11 @@ pub trait EventStore: Send + Sync + 'static {
     async fn stream_metadata(&self, stream: &StreamName) -> Result<StreamMetadata>;
 
     /// Replaces the stream's metadata.
-    async fn set_stream_metadata(&self, stream: &StreamName, metadata: StreamMetadata)
-    -> Result<()>;
+    async fn set_stream_metadata(
+        &self,
+        stream: &StreamName,
+        metadata: StreamMetadata,
+    ) -> Result<()>;
 
     /// The position of the newest event in `$all` visible to readers (`None` when empty).
     async fn head_position(&self) -> Result<Option<Position>>;

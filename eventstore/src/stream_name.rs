@@ -87,7 +87,10 @@ mod tests {
     fn accepts_category_id_names() {
         let s = StreamName::new("inventory-SKU-42").unwrap();
         assert_eq!(s.category(), "inventory");
-        assert_eq!(StreamName::from_parts("cart", 7).unwrap().as_str(), "cart-7");
+        assert_eq!(
+            StreamName::from_parts("cart", 7).unwrap().as_str(),
+            "cart-7"
+        );
         assert_eq!(StreamName::new("plain").unwrap().category(), "plain");
     }
 

@@ -11,8 +11,8 @@ use futures::StreamExt;
 
 use crate::{
     AppendResult, DeleteResult, EventData, EventStore, EventStream, ExpectedRevision, Json,
-    Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata, StreamName,
-    SubscribeAll, ValidationError, envelope::parse_event_type,
+    Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata, StreamName, SubscribeAll,
+    ValidationError, envelope::parse_event_type,
 };
 
 type UpcastFn = dyn Fn(serde_json::Value) -> Result<serde_json::Value, String> + Send + Sync;
@@ -80,11 +80,14 @@ impl Upcasters {
             return Err(invalid("an upcaster goes from vN to vN+1 of the same type"));
         }
         if self.steps.contains_key(from) {
-            return Err(invalid("an upcaster from this version is already registered"));
+            return Err(invalid(
+                "an upcaster from this version is already registered",
+            ));
         }
         let current = self.current.entry(to_base.to_owned()).or_insert(to_v);
         *current = (*current).max(to_v);
-        self.steps.insert(from.to_owned(), (to.to_owned(), Arc::new(upcast)));
+        self.steps
+            .insert(from.to_owned(), (to.to_owned(), Arc::new(upcast)));
         Ok(self)
     }
 
@@ -105,15 +108,14 @@ impl Upcasters {
             value = Some(output);
             event.event_type.clone_from(to);
         }
-        if let Some((base, version)) = parse_event_type(&event.event_type) {
-            if let Some(&current) = self.current.get(base) {
-                if version != current {
-                    return Err(UpcastError::UnknownUpcaster {
-                        event_type: stored_type,
-                        current,
-                    });
-                }
-            }
+        if let Some((base, version)) = parse_event_type(&event.event_type)
+            && let Some(&current) = self.current.get(base)
+            && version != current
+        {
+            return Err(UpcastError::UnknownUpcaster {
+                event_type: stored_type,
+                current,
+            });
         }
         if let Some(value) = value {
             event.data = Json::from(value);

@@ -12,13 +12,35 @@ use crate::{
 pub async fn soft_delete_hides_the_stream_but_keeps_all<S: EventStore>(store: S) {
     let scope = Scope::new();
     let s = scope.stream("a");
-    store.append(&s, ExpectedRevision::NoStream, events(0, 3)).await.unwrap();
+    store
+        .append(&s, ExpectedRevision::NoStream, events(0, 3))
+        .await
+        .unwrap();
     let wrong = store.delete_stream(&s, ExpectedRevision::Exact(1)).await;
-    assert!(matches!(wrong, Err(Error::WrongExpectedVersion { actual: CurrentRevision::Current(2), .. })), "{wrong:?}");
-    let deleted = store.delete_stream(&s, ExpectedRevision::Exact(2)).await.unwrap();
+    assert!(
+        matches!(
+            wrong,
+            Err(Error::WrongExpectedVersion {
+                actual: CurrentRevision::Current(2),
+                ..
+            })
+        ),
+        "{wrong:?}"
+    );
+    let deleted = store
+        .delete_stream(&s, ExpectedRevision::Exact(2))
+        .await
+        .unwrap();
     assert_eq!(deleted.last_revision, 2);
-    assert!(matches!(store.read_stream(&s, ReadStream::forwards()).await, Err(Error::StreamNotFound(_))));
-    assert_eq!(numbers(&scope.all(&store).await), [0, 1, 2], "events stay in $all for audit");
+    assert!(matches!(
+        store.read_stream(&s, ReadStream::forwards()).await,
+        Err(Error::StreamNotFound(_))
+    ));
+    assert_eq!(
+        numbers(&scope.all(&store).await),
+        [0, 1, 2],
+        "events stay in $all for audit"
+    );
 }
 
 /// Appending to a soft-deleted stream starts it again after the old revisions; the old events
@@ -26,10 +48,22 @@ pub async fn soft_delete_hides_the_stream_but_keeps_all<S: EventStore>(store: S)
 pub async fn soft_deleted_stream_can_start_again<S: EventStore>(store: S) {
     let scope = Scope::new();
     let s = scope.stream("a");
-    store.append(&s, ExpectedRevision::NoStream, events(0, 3)).await.unwrap();
-    store.delete_stream(&s, ExpectedRevision::Any).await.unwrap();
-    let r = store.append(&s, ExpectedRevision::Any, vec![event(3)]).await.unwrap();
-    assert_eq!(r.next_expected_revision, 3, "revisions continue where the stream left off");
+    store
+        .append(&s, ExpectedRevision::NoStream, events(0, 3))
+        .await
+        .unwrap();
+    store
+        .delete_stream(&s, ExpectedRevision::Any)
+        .await
+        .unwrap();
+    let r = store
+        .append(&s, ExpectedRevision::Any, vec![event(3)])
+        .await
+        .unwrap();
+    assert_eq!(
+        r.next_expected_revision, 3,
+        "revisions continue where the stream left off"
+    );
     let read = store.read_stream(&s, ReadStream::forwards()).await.unwrap();
     assert_eq!(numbers(&read), [3]);
     assert_eq!(read[0].revision, 3);
@@ -38,16 +72,38 @@ pub async fn soft_deleted_stream_can_start_again<S: EventStore>(store: S) {
 /// `$maxCount` and `$tb` limit what a stream read returns; metadata reads back as set.
 pub async fn stream_metadata_limits_reads<S: EventStore>(store: S) {
     let s = Scope::new().stream("a");
-    store.append(&s, ExpectedRevision::NoStream, events(0, 5)).await.unwrap();
-    assert_eq!(store.stream_metadata(&s).await.unwrap(), StreamMetadata::default());
-    let capped = StreamMetadata { max_count: Some(2), ..Default::default() };
+    store
+        .append(&s, ExpectedRevision::NoStream, events(0, 5))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.stream_metadata(&s).await.unwrap(),
+        StreamMetadata::default()
+    );
+    let capped = StreamMetadata {
+        max_count: Some(2),
+        ..Default::default()
+    };
     store.set_stream_metadata(&s, capped.clone()).await.unwrap();
     assert_eq!(store.stream_metadata(&s).await.unwrap(), capped);
-    assert_eq!(numbers(&store.read_stream(&s, ReadStream::forwards()).await.unwrap()), [3, 4]);
-    let truncated = StreamMetadata { truncate_before: Some(1), max_age: Some(Duration::from_secs(3600)), ..Default::default() };
-    store.set_stream_metadata(&s, truncated.clone()).await.unwrap();
+    assert_eq!(
+        numbers(&store.read_stream(&s, ReadStream::forwards()).await.unwrap()),
+        [3, 4]
+    );
+    let truncated = StreamMetadata {
+        truncate_before: Some(1),
+        max_age: Some(Duration::from_secs(3600)),
+        ..Default::default()
+    };
+    store
+        .set_stream_metadata(&s, truncated.clone())
+        .await
+        .unwrap();
     assert_eq!(store.stream_metadata(&s).await.unwrap(), truncated);
-    assert_eq!(numbers(&store.read_stream(&s, ReadStream::forwards()).await.unwrap()), [1, 2, 3, 4]);
+    assert_eq!(
+        numbers(&store.read_stream(&s, ReadStream::forwards()).await.unwrap()),
+        [1, 2, 3, 4]
+    );
 }
 
 /// Bad input is refused with a clear error and writes nothing: an event over the size limit, a
@@ -55,8 +111,14 @@ pub async fn stream_metadata_limits_reads<S: EventStore>(store: S) {
 pub async fn size_and_input_limits_refuse_before_writing<S: EventStore>(store: S) {
     let scope = Scope::new();
     let s = scope.stream("a");
-    let big = typed("test.Big.v1", serde_json::json!({ "blob": "x".repeat(70 * 1024) }));
-    match store.append(&s, ExpectedRevision::Any, vec![event(0), big]).await {
+    let big = typed(
+        "test.Big.v1",
+        serde_json::json!({ "blob": "x".repeat(70 * 1024) }),
+    );
+    match store
+        .append(&s, ExpectedRevision::Any, vec![event(0), big])
+        .await
+    {
         Err(Error::Invalid(ValidationError::EventTooLarge { limit, size, .. })) => {
             assert_eq!(limit, 64 * 1024);
             assert!(size > limit);
@@ -64,21 +126,59 @@ pub async fn size_and_input_limits_refuse_before_writing<S: EventStore>(store: S
         other => panic!("wanted EventTooLarge, got {other:?}"),
     }
     let too_many = store.append(&s, ExpectedRevision::Any, events(0, 17)).await;
-    assert!(matches!(too_many, Err(Error::Invalid(ValidationError::BatchTooLarge { count: 17, limit: 16 }))), "{too_many:?}");
+    assert!(
+        matches!(
+            too_many,
+            Err(Error::Invalid(ValidationError::BatchTooLarge {
+                count: 17,
+                limit: 16
+            }))
+        ),
+        "{too_many:?}"
+    );
     let empty = store.append(&s, ExpectedRevision::Any, vec![]).await;
-    assert!(matches!(empty, Err(Error::Invalid(ValidationError::EmptyBatch))), "{empty:?}");
+    assert!(
+        matches!(empty, Err(Error::Invalid(ValidationError::EmptyBatch))),
+        "{empty:?}"
+    );
     let unversioned = typed("test.Happened", serde_json::json!({}));
-    let bad_type = store.append(&s, ExpectedRevision::Any, vec![unversioned]).await;
-    assert!(matches!(bad_type, Err(Error::Invalid(ValidationError::InvalidEventType { .. }))), "{bad_type:?}");
+    let bad_type = store
+        .append(&s, ExpectedRevision::Any, vec![unversioned])
+        .await;
+    assert!(
+        matches!(
+            bad_type,
+            Err(Error::Invalid(ValidationError::InvalidEventType { .. }))
+        ),
+        "{bad_type:?}"
+    );
     let mut twice = events(0, 2);
     twice[1].event_id = twice[0].event_id;
     let dup = store.append(&s, ExpectedRevision::Any, twice).await;
-    assert!(matches!(dup, Err(Error::Invalid(ValidationError::DuplicateEventInBatch(_)))), "{dup:?}");
+    assert!(
+        matches!(
+            dup,
+            Err(Error::Invalid(ValidationError::DuplicateEventInBatch(_)))
+        ),
+        "{dup:?}"
+    );
     assert!(StreamName::new("$system").is_err() && StreamName::new("has space").is_err());
-    assert!(matches!(store.read_stream(&s, ReadStream::forwards()).await, Err(Error::StreamNotFound(_))), "nothing was written");
+    assert!(
+        matches!(
+            store.read_stream(&s, ReadStream::forwards()).await,
+            Err(Error::StreamNotFound(_))
+        ),
+        "nothing was written"
+    );
     assert!(scope.all(&store).await.is_empty());
-    let fits = typed("test.Big.v1", serde_json::json!({ "blob": "x".repeat(60 * 1024) }));
-    store.append(&s, ExpectedRevision::NoStream, vec![fits]).await.unwrap();
+    let fits = typed(
+        "test.Big.v1",
+        serde_json::json!({ "blob": "x".repeat(60 * 1024) }),
+    );
+    store
+        .append(&s, ExpectedRevision::NoStream, vec![fits])
+        .await
+        .unwrap();
 }
 
 fn upcasters() -> Upcasters {
@@ -99,22 +199,44 @@ fn upcasters() -> Upcasters {
 pub async fn upcasters_bring_old_versions_to_current<S: EventStore>(store: S) {
     let scope = Scope::new();
     let s = scope.stream("a");
-    let old = typed("test.Renamed.v1", serde_json::json!({ "name": "lamp", "n": 1 }));
-    let mid = typed("test.Renamed.v2", serde_json::json!({ "title": "desk", "n": 2 }));
-    store.append(&s, ExpectedRevision::NoStream, vec![old, mid]).await.unwrap();
+    let old = typed(
+        "test.Renamed.v1",
+        serde_json::json!({ "name": "lamp", "n": 1 }),
+    );
+    let mid = typed(
+        "test.Renamed.v2",
+        serde_json::json!({ "title": "desk", "n": 2 }),
+    );
+    store
+        .append(&s, ExpectedRevision::NoStream, vec![old, mid])
+        .await
+        .unwrap();
     let store = Upcasting::new(store, upcasters());
     let via_stream = store.read_stream(&s, ReadStream::forwards()).await.unwrap();
-    let via_all = store.read_all(ReadAll::forwards().filter(scope.filter())).await.unwrap();
-    let mut sub = store.subscribe_all(SubscribeAll { after: None, filter: scope.filter() });
+    let via_all = store
+        .read_all(ReadAll::forwards().filter(scope.filter()))
+        .await
+        .unwrap();
+    let mut sub = store.subscribe_all(SubscribeAll {
+        after: None,
+        filter: scope.filter(),
+    });
     let mut via_sub = Vec::new();
     for _ in 0..2 {
-        let next = tokio::time::timeout(Duration::from_secs(30), futures::StreamExt::next(&mut sub));
+        let next =
+            tokio::time::timeout(Duration::from_secs(30), futures::StreamExt::next(&mut sub));
         via_sub.push(next.await.expect("in time").expect("open").expect("upcast"));
     }
     for read in [via_stream, via_all, via_sub] {
         assert!(read.iter().all(|e| e.event_type == "test.Renamed.v3"));
-        assert_eq!(read[0].data.to_value(), serde_json::json!({"title": "lamp", "n": 1, "locale": "en"}));
-        assert_eq!(read[1].data.to_value(), serde_json::json!({"title": "desk", "n": 2, "locale": "en"}));
+        assert_eq!(
+            read[0].data.to_value(),
+            serde_json::json!({"title": "lamp", "n": 1, "locale": "en"})
+        );
+        assert_eq!(
+            read[1].data.to_value(),
+            serde_json::json!({"title": "desk", "n": 2, "locale": "en"})
+        );
     }
 }
 
@@ -122,10 +244,16 @@ pub async fn upcasters_bring_old_versions_to_current<S: EventStore>(store: S) {
 pub async fn unknown_upcaster_is_an_error<S: EventStore>(store: S) {
     let s = Scope::new().stream("a");
     let newer_than_known = typed("test.Renamed.v7", serde_json::json!({}));
-    store.append(&s, ExpectedRevision::NoStream, vec![newer_than_known]).await.unwrap();
+    store
+        .append(&s, ExpectedRevision::NoStream, vec![newer_than_known])
+        .await
+        .unwrap();
     let store = Upcasting::new(store, upcasters());
     match store.read_stream(&s, ReadStream::forwards()).await {
-        Err(Error::Upcast(UpcastError::UnknownUpcaster { event_type, current })) => {
+        Err(Error::Upcast(UpcastError::UnknownUpcaster {
+            event_type,
+            current,
+        })) => {
             assert_eq!((event_type.as_str(), current), ("test.Renamed.v7", 3));
         }
         other => panic!("wanted UnknownUpcaster, got {other:?}"),
@@ -135,7 +263,10 @@ pub async fn unknown_upcaster_is_an_error<S: EventStore>(store: S) {
 /// The head position is at or after the last acknowledged append.
 pub async fn head_position_follows_appends<S: EventStore>(store: S) {
     let s = Scope::new().stream("a");
-    let r = store.append(&s, ExpectedRevision::NoStream, events(0, 2)).await.unwrap();
+    let r = store
+        .append(&s, ExpectedRevision::NoStream, events(0, 2))
+        .await
+        .unwrap();
     let head = store.head_position().await.unwrap().expect("not empty");
     assert!(head >= r.position);
 }

@@ -32,9 +32,19 @@ async fn take<S: futures::Stream<Item = crate::Result<RecordedEvent>> + Unpin>(
 pub async fn subscription_catches_up_then_goes_live<S: EventStore + Clone>(store: S) {
     let scope = Scope::new();
     for w in 0..4u64 {
-        store.append(&scope.stream(&format!("w{w}")), ExpectedRevision::NoStream, events(w * 1000, 5)).await.unwrap();
+        store
+            .append(
+                &scope.stream(&format!("w{w}")),
+                ExpectedRevision::NoStream,
+                events(w * 1000, 5),
+            )
+            .await
+            .unwrap();
     }
-    let mut sub = store.subscribe_all(SubscribeAll { after: None, filter: scope.filter() });
+    let mut sub = store.subscribe_all(SubscribeAll {
+        after: None,
+        filter: scope.filter(),
+    });
     let history = take(&mut sub, 20).await;
     let writers: Vec<_> = (0..4u64)
         .map(|w| {
@@ -42,7 +52,14 @@ pub async fn subscription_catches_up_then_goes_live<S: EventStore + Clone>(store
             let s = scope.stream(&format!("w{w}"));
             tokio::spawn(async move {
                 for i in 5..55u64 {
-                    store.append(&s, ExpectedRevision::Exact(i - 1), vec![event(w * 1000 + i)]).await.unwrap();
+                    store
+                        .append(
+                            &s,
+                            ExpectedRevision::Exact(i - 1),
+                            vec![event(w * 1000 + i)],
+                        )
+                        .await
+                        .unwrap();
                 }
             })
         })
@@ -54,7 +71,10 @@ pub async fn subscription_catches_up_then_goes_live<S: EventStore + Clone>(store
     let delivered: Vec<_> = history.into_iter().chain(live).collect();
     let ids: HashSet<_> = delivered.iter().map(|e| e.event_id).collect();
     assert_eq!(ids.len(), 220, "no duplicates");
-    assert!(delivered.windows(2).all(|w| w[0].position < w[1].position), "in $all order");
+    assert!(
+        delivered.windows(2).all(|w| w[0].position < w[1].position),
+        "in $all order"
+    );
     let all = scope.all(&store).await;
     assert_eq!(
         delivered.iter().map(|e| e.event_id).collect::<Vec<_>>(),
@@ -68,12 +88,32 @@ pub async fn subscription_catches_up_then_goes_live<S: EventStore + Clone>(store
 /// A subscription from a checkpoint starts strictly after it.
 pub async fn subscription_resumes_after_checkpoint<S: EventStore + Clone>(store: S) {
     let scope = Scope::new();
-    store.append(&scope.stream("a"), ExpectedRevision::NoStream, events(0, 10)).await.unwrap();
+    store
+        .append(
+            &scope.stream("a"),
+            ExpectedRevision::NoStream,
+            events(0, 10),
+        )
+        .await
+        .unwrap();
     let all = scope.all(&store).await;
-    let mut sub = store.subscribe_all(SubscribeAll { after: Some(all[6].position), filter: scope.filter() });
+    let mut sub = store.subscribe_all(SubscribeAll {
+        after: Some(all[6].position),
+        filter: scope.filter(),
+    });
     let got = take(&mut sub, 3).await;
-    assert_eq!(got.iter().map(|e| e.event_id).collect::<Vec<_>>(), all[7..].iter().map(|e| e.event_id).collect::<Vec<_>>());
-    store.append(&scope.stream("b"), ExpectedRevision::NoStream, vec![event(10)]).await.unwrap();
+    assert_eq!(
+        got.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        all[7..].iter().map(|e| e.event_id).collect::<Vec<_>>()
+    );
+    store
+        .append(
+            &scope.stream("b"),
+            ExpectedRevision::NoStream,
+            vec![event(10)],
+        )
+        .await
+        .unwrap();
     let live = take(&mut sub, 1).await;
     assert_eq!(live[0].stream, scope.stream("b"));
 }

@@ -143,7 +143,9 @@ pub(super) fn read_all(conn: &Connection, options: &ReadAll) -> Result<Vec<Recor
         return Ok(Vec::new());
     }
     let mut params: Vec<Value> = Vec::new();
-    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream_id WHERE 1=1");
+    let mut sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream_id WHERE 1=1"
+    );
     if let Some(from) = options.from {
         let bound = i64::try_from(from.commit()).unwrap_or(i64::MAX);
         sql.push_str(match options.direction {

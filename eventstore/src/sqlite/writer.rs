@@ -105,7 +105,8 @@ impl Writer {
         wake: watch::Sender<u64>,
         max_batch: usize,
     ) -> rusqlite::Result<Self> {
-        let head: Option<i64> = conn.query_row("SELECT MAX(position) FROM events", [], |r| r.get(0))?;
+        let head: Option<i64> =
+            conn.query_row("SELECT MAX(position) FROM events", [], |r| r.get(0))?;
         Ok(Self {
             conn,
             cache: HashMap::new(),
@@ -171,9 +172,7 @@ impl Writer {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 self.head = head_before;
                 self.cache.clear();
-                pending
-                    .into_iter()
-                    .for_each(|p| p.fail_if_ok(&why).send());
+                pending.into_iter().for_each(|p| p.fail_if_ok(&why).send());
             }
         }
         for read in reads {
@@ -212,10 +211,12 @@ impl Writer {
                 expected,
                 reply,
             } => {
-                let r = self.delete(overlay, &stream, expected).map(|(result, state)| {
-                    changes = Some((stream.as_str().to_owned(), state));
-                    result
-                });
+                let r = self
+                    .delete(overlay, &stream, expected)
+                    .map(|(result, state)| {
+                        changes = Some((stream.as_str().to_owned(), state));
+                        result
+                    });
                 Pending::Delete(reply, r)
             }
             Request::SetMetadata {
@@ -396,10 +397,10 @@ impl Writer {
         if stream_id != state.id {
             return Ok(None);
         }
-        if let ExpectedRevision::Exact(n) = expected {
-            if first as u64 != n + 1 {
-                return Ok(None);
-            }
+        if let ExpectedRevision::Exact(n) = expected
+            && first as u64 != n + 1
+        {
+            return Ok(None);
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT event_id, position FROM events WHERE stream_id = ?1 AND revision >= ?2 \
@@ -446,7 +447,12 @@ impl Writer {
             .prepare_cached("UPDATE streams SET deleted = 1, truncate_before = ?2 WHERE id = ?1")?
             .execute(params![state.id, last as i64 + 1])?;
         state.deleted = true;
-        Ok((DeleteResult { last_revision: last }, state))
+        Ok((
+            DeleteResult {
+                last_revision: last,
+            },
+            state,
+        ))
     }
 
     fn set_metadata(

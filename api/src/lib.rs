@@ -1,0 +1,4 @@
+//! The `shop` application: configuration, the command-line interface and (with the REST API issue)
+//! the axum server that wires commands, projections and process managers together.
+
+pub mod cli;
