@@ -26,11 +26,18 @@ use uuid::Uuid;
 use crate::{Actor, EventData, EventStore, Limits, Metadata, ReadAll, RecordedEvent, StreamName};
 
 /// Generates one `#[tokio::test]` per conformance case for a store factory
-/// `async fn(Limits) -> impl EventStore + Clone`.
+/// `async fn(Limits) -> impl EventStore + Clone`. With `, optional`, the factory returns an
+/// `Option` and `None` (no server configured) skips the case with a note on stderr.
 #[macro_export]
 macro_rules! conformance_tests {
+    ($factory:path, optional) => {
+        $crate::conformance_tests!(@list $factory, optional);
+    };
     ($factory:path) => {
-        $crate::conformance_tests!(@cases $factory;
+        $crate::conformance_tests!(@list $factory, required);
+    };
+    (@list $factory:path, $mode:ident) => {
+        $crate::conformance_tests!(@cases $factory, $mode;
             no_stream_creates_once,
             exact_checks_the_revision,
             stream_exists_needs_a_stream,
@@ -56,14 +63,23 @@ macro_rules! conformance_tests {
             head_position_follows_appends
         );
     };
-    (@cases $factory:path; $($case:ident),* $(,)?) => {
+    (@cases $factory:path, $mode:ident; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
                 let store = $factory($crate::conformance::limits_for(stringify!($case))).await;
-                $crate::conformance::$case(store).await;
+                $crate::conformance_tests!(@run $mode, store, $case);
             }
         )*
+    };
+    (@run required, $store:ident, $case:ident) => {
+        $crate::conformance::$case($store).await;
+    };
+    (@run optional, $store:ident, $case:ident) => {
+        match $store {
+            Some(store) => $crate::conformance::$case(store).await,
+            None => eprintln!("skipped {}: no server configured", stringify!($case)),
+        }
     };
 }
 

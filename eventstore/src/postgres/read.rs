@@ -1,0 +1,224 @@
+//! Reads of the Postgres store, and the frontier that keeps `$all` readers from skipping events.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{PgPool, Row, postgres::PgRow};
+use uuid::Uuid;
+
+use crate::{
+    Actor, Direction, Error, Json, Metadata, Position, ReadAll, ReadStream, RecordedEvent, Result,
+    StreamMetadata, StreamName, StreamStart,
+};
+
+const EVENT_COLUMNS: &str = "e.tx_id, e.seq, s.name, e.revision, e.event_id, e.event_type, \
+     e.data::text AS data, e.correlation_id, e.causation_id, e.actor_kind, e.actor_id, \
+     e.occurred_at, e.schema_version, e.extra::text AS extra, e.recorded_at";
+
+/// The longest a read waits for older in-flight transactions before answering with what is
+/// stable (a subscription then simply polls again).
+const FRONTIER_WAIT: Duration = Duration::from_secs(5);
+
+fn event_from_row(row: &PgRow) -> Result<RecordedEvent> {
+    let tx: i64 = row.try_get("tx_id")?;
+    let seq: i64 = row.try_get("seq")?;
+    let extra: Option<String> = row.try_get("extra")?;
+    let extra = match extra {
+        Some(text) => serde_json::from_str(&text).map_err(Error::backend)?,
+        None => serde_json::Map::new(),
+    };
+    let data: String = row.try_get("data")?;
+    Ok(RecordedEvent {
+        stream: StreamName::new(row.try_get::<String, _>("name")?).map_err(Error::backend)?,
+        revision: row.try_get::<i64, _>("revision")? as u64,
+        position: Position::new(tx as u64, seq as u64),
+        recorded_at: row.try_get("recorded_at")?,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        data: Json::trusted(data.into_bytes()),
+        metadata: Metadata {
+            correlation_id: row.try_get::<Uuid, _>("correlation_id")?,
+            causation_id: row.try_get::<Uuid, _>("causation_id")?,
+            actor: Actor {
+                kind: row.try_get("actor_kind")?,
+                id: row.try_get("actor_id")?,
+            },
+            occurred_at: row.try_get("occurred_at")?,
+            schema_version: row.try_get::<i32, _>("schema_version")? as u32,
+            extra,
+        },
+    })
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Reads a stream, honouring soft delete, `$tb`, `$maxCount` and `$maxAge`. Stream reads need no
+/// frontier: the stream row lock orders a stream's appends, and revisions have no gaps.
+pub(super) async fn read_stream(
+    pool: &PgPool,
+    stream: &StreamName,
+    options: ReadStream,
+) -> Result<Vec<RecordedEvent>> {
+    let row = sqlx::query(
+        "SELECT id, last_revision, deleted, truncate_before, max_count, max_age_ms \
+         FROM streams WHERE name = $1",
+    )
+    .bind(stream.as_str())
+    .fetch_optional(pool)
+    .await?;
+    let not_found = || Error::StreamNotFound(stream.clone());
+    let row = row.ok_or_else(not_found)?;
+    let last: i64 = match row.try_get::<Option<i64>, _>("last_revision")? {
+        Some(last) if !row.try_get::<bool, _>("deleted")? => last,
+        _ => return Err(not_found()),
+    };
+    if options.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut min = row
+        .try_get::<Option<i64>, _>("truncate_before")?
+        .unwrap_or(0);
+    if let Some(max_count) = row.try_get::<Option<i64>, _>("max_count")? {
+        min = min.max(last.saturating_sub(max_count) + 1);
+    }
+    let max_age_ms: Option<i64> = row.try_get("max_age_ms")?;
+    let from = match options.from {
+        StreamStart::Start => 0,
+        StreamStart::End => last,
+        StreamStart::Revision(r) => to_i64(r),
+    };
+    let (bounds, order) = match options.direction {
+        Direction::Forwards => ("e.revision >= GREATEST($2, $3)", "ASC"),
+        Direction::Backwards => ("e.revision <= $2 AND e.revision >= $3", "DESC"),
+    };
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream_id \
+         WHERE e.stream_id = $1 AND {bounds} \
+           AND ($4::bigint IS NULL OR e.recorded_at >= now() - make_interval(secs => $4::bigint / 1000.0)) \
+         ORDER BY e.revision {order} LIMIT $5"
+    );
+    let id: i64 = row.try_get("id")?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(from)
+        .bind(min)
+        .bind(max_age_ms)
+        .bind(to_i64(options.limit as u64))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(event_from_row).collect()
+}
+
+/// Waits until every transaction that might still commit an event before the newest visible one
+/// has finished, so a read bounded by the snapshot's `xmin` includes everything committed before
+/// the call. Bounded by [`FRONTIER_WAIT`]; a long-running writer elsewhere delays, never breaks.
+async fn settle(pool: &PgPool) -> Result<()> {
+    let newest: Option<i64> = sqlx::query_scalar("SELECT max(tx_id) FROM events")
+        .fetch_one(pool)
+        .await?;
+    let Some(newest) = newest else { return Ok(()) };
+    let started = Instant::now();
+    let mut pause = Duration::from_micros(200);
+    loop {
+        let xmin: i64 =
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                .fetch_one(pool)
+                .await?;
+        if xmin > newest || started.elapsed() > FRONTIER_WAIT {
+            return Ok(());
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Reads a page of `$all`, only ever up to the frontier: events of transactions below the
+/// snapshot's `xmin`, a set no later commit can add to.
+pub(super) async fn read_all(pool: &PgPool, options: &ReadAll) -> Result<Vec<RecordedEvent>> {
+    if options.limit == 0 {
+        return Ok(Vec::new());
+    }
+    settle(pool).await?;
+    let mut sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream_id \
+         WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+    );
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    let mut binds_i64 = Vec::new();
+    if let Some(from) = options.from {
+        let (a, b) = (next(), next());
+        let op = match options.direction {
+            Direction::Forwards => ">",
+            Direction::Backwards => "<",
+        };
+        sql.push_str(&format!(" AND (e.tx_id, e.seq) {op} ({a}, {b})"));
+        binds_i64.push(to_i64(from.commit()));
+        binds_i64.push(to_i64(from.prepare()));
+    }
+    let mut binds_text: Vec<Vec<String>> = Vec::new();
+    if !options.filter.stream_prefixes.is_empty() {
+        let p = next();
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM unnest({p}::text[]) AS p(prefix) \
+              WHERE left(s.name, char_length(p.prefix)) = p.prefix)"
+        ));
+        binds_text.push(options.filter.stream_prefixes.clone());
+    }
+    if !options.filter.event_types.is_empty() {
+        let p = next();
+        sql.push_str(&format!(" AND e.event_type = ANY({p}::text[])"));
+        binds_text.push(options.filter.event_types.clone());
+    }
+    let limit = next();
+    sql.push_str(&match options.direction {
+        Direction::Forwards => format!(" ORDER BY e.tx_id ASC, e.seq ASC LIMIT {limit}"),
+        Direction::Backwards => format!(" ORDER BY e.tx_id DESC, e.seq DESC LIMIT {limit}"),
+    });
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in binds_i64 {
+        query = query.bind(b);
+    }
+    for b in binds_text {
+        query = query.bind(b);
+    }
+    let rows = query
+        .bind(to_i64(options.limit as u64))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(event_from_row).collect()
+}
+
+/// The newest position readers can see.
+pub(super) async fn head_position(pool: &PgPool) -> Result<Option<Position>> {
+    settle(pool).await?;
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT tx_id, seq FROM events \
+         WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+         ORDER BY tx_id DESC, seq DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(tx, seq)| Position::new(tx as u64, seq as u64)))
+}
+
+/// A stream's metadata (defaults when none was set).
+pub(super) async fn stream_metadata(pool: &PgPool, stream: &StreamName) -> Result<StreamMetadata> {
+    let row: Option<(Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT max_count, max_age_ms, truncate_before FROM streams WHERE name = $1",
+    )
+    .bind(stream.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(
+        row.map_or_else(StreamMetadata::default, |(count, age, tb)| StreamMetadata {
+            max_count: count.map(|n| n as u64),
+            max_age: age.map(|ms| Duration::from_millis(ms as u64)),
+            truncate_before: tb.map(|n| n as u64),
+        }),
+    )
+}
