@@ -1,1 +1,29 @@
-//! The command line (placeholder until the CLI is written).
+//! The `shop` command line: one `clap` parser, one subcommand per job.
+
+use clap::{Parser, Subcommand};
+
+/// shop: an event-sourced commerce backend.
+#[derive(Debug, Parser)]
+#[command(name = "shop", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (API, projections, process managers) on the configured stores.
+    Serve,
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(Bench),
+}
+
+/// What to benchmark.
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// Event store append and read throughput, on SQLite and Postgres.
+    Eventstore(shop_eventstore::bench::BenchOptions),
+}
