@@ -73,7 +73,8 @@ use crate::{
     AllFilter, AppendResult, CurrentRevision, DeleteResult, Direction, Error, EventData,
     EventStore, EventStream, ExpectedRevision, Json, Limits, Metadata, Position, ReadAll,
     ReadStream, RecordedEvent, Result, StreamMetadata, StreamName, StreamStart, SubscribeAll,
-    ValidationError, port::validate_append,
+    ValidationError,
+    port::{check_read_limit, validate_append},
 };
 
 /// Events asked for per request when paging through `$all`.
@@ -446,9 +447,7 @@ impl EventStore for EsdbEventStore {
         stream: &StreamName,
         options: ReadStream,
     ) -> Result<Vec<RecordedEvent>> {
-        if options.limit == 0 {
-            return Err(ValidationError::InvalidOption("a read limit must be at least 1").into());
-        }
+        check_read_limit(options.limit)?;
         let (position, direction, limit) = stream_read_plan(options);
         // `position` first: the client resets the direction for `Start` and `End`.
         let read_options = ReadStreamOptions::default().position(position);
@@ -479,9 +478,7 @@ impl EventStore for EsdbEventStore {
     }
 
     async fn read_all(&self, options: ReadAll) -> Result<Vec<RecordedEvent>> {
-        if options.limit == 0 {
-            return Err(ValidationError::InvalidOption("a read limit must be at least 1").into());
-        }
+        check_read_limit(options.limit)?;
         self.read_all_raw(
             options.direction,
             options.from,

@@ -220,6 +220,16 @@ pub trait EventStore: Send + Sync + 'static {
     async fn head_position(&self) -> Result<Option<Position>>;
 }
 
+/// Refuses a read of zero events (a caller's mistake, not an empty answer).
+pub fn check_read_limit(limit: usize) -> Result<(), ValidationError> {
+    if limit == 0 {
+        return Err(ValidationError::InvalidOption(
+            "a read limit must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks an append's input against `limits`; shared by every adapter so all refuse the same
 /// things the same way, before writing anything.
 pub fn validate_append(events: &[EventData], limits: &Limits) -> Result<(), ValidationError> {

@@ -3,7 +3,7 @@
 use chrono::Utc;
 
 use crate::{
-    AllFilter, Error, EventStore, ExpectedRevision, ReadAll, ReadStream,
+    AllFilter, Error, EventStore, ExpectedRevision, ReadAll, ReadStream, ValidationError,
     conformance::{Scope, event, events, instant, numbers, typed},
 };
 
@@ -44,6 +44,16 @@ pub async fn read_stream_directions_and_limits<S: EventStore>(store: S) {
     assert_eq!(
         read(ReadStream::backwards().from_revision(4).limit(2)).await,
         [4, 3]
+    );
+    let zero = store.read_stream(&s, ReadStream::forwards().limit(0)).await;
+    assert!(
+        matches!(zero, Err(Error::Invalid(ValidationError::InvalidOption(_)))),
+        "{zero:?}"
+    );
+    let zero = store.read_all(ReadAll::forwards().limit(0)).await;
+    assert!(
+        matches!(zero, Err(Error::Invalid(ValidationError::InvalidOption(_)))),
+        "{zero:?}"
     );
 }
 

@@ -26,7 +26,9 @@ use tokio::sync::watch;
 use crate::{
     AppendResult, CurrentRevision, DeleteResult, Error, EventData, EventStore, EventStream,
     ExpectedRevision, Limits, Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata,
-    StreamName, SubscribeAll, ValidationError, port::validate_append, subscription,
+    StreamName, SubscribeAll, ValidationError,
+    port::{check_read_limit, validate_append},
+    subscription,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -295,10 +297,12 @@ impl EventStore for PostgresEventStore {
         stream: &StreamName,
         options: ReadStream,
     ) -> Result<Vec<RecordedEvent>> {
+        check_read_limit(options.limit)?;
         read::read_stream(&self.pool, stream, options).await
     }
 
     async fn read_all(&self, options: ReadAll) -> Result<Vec<RecordedEvent>> {
+        check_read_limit(options.limit)?;
         read::read_all(&self.pool, &options).await
     }
 

@@ -73,9 +73,6 @@ pub(super) async fn read_stream(
         Some(last) if !row.try_get::<bool, _>("deleted")? => last,
         _ => return Err(not_found()),
     };
-    if options.limit == 0 {
-        return Ok(Vec::new());
-    }
     let mut min = row
         .try_get::<Option<i64>, _>("truncate_before")?
         .unwrap_or(0);
@@ -136,9 +133,6 @@ async fn settle(pool: &PgPool) -> Result<()> {
 /// Reads a page of `$all`, only ever up to the frontier: events of transactions below the
 /// snapshot's `xmin`, a set no later commit can add to.
 pub(super) async fn read_all(pool: &PgPool, options: &ReadAll) -> Result<Vec<RecordedEvent>> {
-    if options.limit == 0 {
-        return Ok(Vec::new());
-    }
     settle(pool).await?;
     let mut sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream_id \

@@ -35,7 +35,9 @@ use self::writer::{Request, Writer};
 use crate::{
     AppendResult, DeleteResult, Error, EventData, EventStore, EventStream, ExpectedRevision,
     Limits, Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata, StreamName,
-    SubscribeAll, port::validate_append, subscription,
+    SubscribeAll,
+    port::{check_read_limit, validate_append},
+    subscription,
 };
 
 /// Tuning for the embedded store.
@@ -260,12 +262,14 @@ impl EventStore for SqliteEventStore {
         stream: &StreamName,
         options: ReadStream,
     ) -> Result<Vec<RecordedEvent>> {
+        check_read_limit(options.limit)?;
         let stream = stream.clone();
         self.read(move |conn| read::read_stream(conn, &stream, options, Utc::now()))
             .await
     }
 
     async fn read_all(&self, options: ReadAll) -> Result<Vec<RecordedEvent>> {
+        check_read_limit(options.limit)?;
         self.read(move |conn| read::read_all(conn, &options)).await
     }
 

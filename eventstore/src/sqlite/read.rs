@@ -105,9 +105,6 @@ pub(super) fn read_stream(
         Some(last) if !row.deleted => last,
         _ => return Err(not_found()),
     };
-    if options.limit == 0 {
-        return Ok(Vec::new());
-    }
     let mut min = row.truncate_before.unwrap_or(0);
     if let Some(max_count) = row.max_count {
         min = min.max(last - max_count + 1);
@@ -139,9 +136,6 @@ pub(super) fn read_stream(
 
 /// Reads a page of `$all`.
 pub(super) fn read_all(conn: &Connection, options: &ReadAll) -> Result<Vec<RecordedEvent>> {
-    if options.limit == 0 {
-        return Ok(Vec::new());
-    }
     let mut params: Vec<Value> = Vec::new();
     let mut sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream_id WHERE 1=1"
