@@ -199,3 +199,37 @@ async fn concurrent_out_of_order_commits_are_all_delivered_in_order() {
         "in position order"
     );
 }
+
+/// Live events arrive by notification, not by the (here: one minute) polling fallback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn live_events_are_pushed_by_notifications() {
+    let Some(url) = support::postgres_url() else {
+        eprintln!("skipped: TEST_DATABASE_URL not set");
+        return;
+    };
+    let options = PostgresOptions {
+        schema: Some(support::fresh_schema(&url, "notify").await),
+        poll_interval: Duration::from_secs(60),
+        ..Default::default()
+    };
+    let store = PostgresEventStore::connect(&url, options).await.unwrap();
+    let scope = Scope::new();
+    let mut sub = store.subscribe_all(SubscribeAll {
+        after: None,
+        filter: scope.filter(),
+    });
+    // Let the subscription go idle (caught up, waiting) before the append.
+    let idle = tokio::time::timeout(Duration::from_millis(300), sub.next()).await;
+    assert!(idle.is_err());
+    for n in 0..3 {
+        store
+            .append(&scope.stream("a"), ExpectedRevision::Any, vec![event(n)])
+            .await
+            .unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(10), sub.next()).await;
+        assert!(
+            matches!(got, Ok(Some(Ok(_)))),
+            "event {n} not pushed within 10 s: {got:?}"
+        );
+    }
+}

@@ -105,15 +105,14 @@ impl PostgresEventStore {
         MIGRATOR.run(&pool).await.map_err(|e| {
             Error::backend(anyhow::Error::new(e).context("Failed to migrate the event store"))
         })?;
-        let schema: String = sqlx::query_scalar("SELECT current_schema()")
-            .fetch_one(&pool)
-            .await?;
+        // Channel names are at most 63 bytes and schema names may be that long already: both
+        // sides hash the schema name the same way (see `shop_append`).
+        let channel: String =
+            sqlx::query_scalar("SELECT 'shop_events_' || left(md5(current_schema()), 20)")
+                .fetch_one(&pool)
+                .await?;
         let (wake_tx, wake) = watch::channel(0);
-        tokio::spawn(listen(
-            pool.clone(),
-            format!("shop_events.{schema}"),
-            wake_tx,
-        ));
+        tokio::spawn(listen(pool.clone(), channel, wake_tx));
         Ok(Self {
             pool,
             wake,
