@@ -74,7 +74,7 @@ use crate::{
     EventStore, EventStream, ExpectedRevision, Json, Limits, Metadata, Position, ReadAll,
     ReadStream, RecordedEvent, Result, StreamMetadata, StreamName, StreamStart, SubscribeAll,
     ValidationError,
-    port::{check_read_limit, validate_append},
+    port::{check_read_limit, validate_append, validate_stream_metadata},
 };
 
 /// Events asked for per request when paging through `$all`.
@@ -381,7 +381,7 @@ impl EventStore for EsdbEventStore {
         expected: ExpectedRevision,
         events: Vec<EventData>,
     ) -> Result<AppendResult> {
-        validate_append(&events, &self.limits)?;
+        validate_append(expected, &events, &self.limits)?;
         let last_event_id = events
             .last()
             .map(|e| e.event_id)
@@ -572,14 +572,24 @@ impl EventStore for EsdbEventStore {
         stream: &StreamName,
         metadata: StreamMetadata,
     ) -> Result<()> {
+        validate_stream_metadata(&metadata)?;
         let managed = metadata_to_document(&metadata)?;
         let metastream = metastream_of(stream);
         for _ in 0..CONFLICT_ATTEMPTS {
             let (state, mut document) = self.raw_metadata(stream).await?;
+            // `$tb` never moves back: a soft delete is a `$tb`, and lowering it would make the
+            // deleted events readable again.
+            let old_tb = document.get(TRUNCATE_BEFORE_KEY).and_then(Value::as_u64);
             for key in [MAX_COUNT_KEY, MAX_AGE_KEY, TRUNCATE_BEFORE_KEY] {
                 document.remove(key);
             }
             document.extend(managed.clone());
+            let new_tb = document.get(TRUNCATE_BEFORE_KEY).and_then(Value::as_u64);
+            if let Some(old) = old_tb
+                && new_tb.is_none_or(|new| new < old)
+            {
+                document.insert(TRUNCATE_BEFORE_KEY.into(), old.into());
+            }
             let event = kurrentdb::EventData::json(METADATA_EVENT_TYPE, &document)
                 .map_err(Error::backend)?;
             let options = AppendToStreamOptions::default().stream_state(state);

@@ -220,6 +220,52 @@ pub trait EventStore: Send + Sync + 'static {
     async fn head_position(&self) -> Result<Option<Position>>;
 }
 
+/// Checks what every backend must be able to store of the metadata: a sensible actor and an
+/// `occurred_at` within years 1 to 9999.
+fn validate_envelope(metadata: &crate::Metadata) -> Result<(), ValidationError> {
+    use chrono::Datelike as _;
+    let text_ok = |s: &str| !s.is_empty() && s.len() <= 128 && !s.chars().any(|c| c.is_control());
+    if !text_ok(&metadata.actor.kind) || !text_ok(&metadata.actor.id) {
+        return Err(ValidationError::InvalidOption(
+            "actor kind and id must be 1 to 128 bytes without control characters",
+        ));
+    }
+    if !(1..=9999).contains(&metadata.occurred_at.year()) {
+        return Err(ValidationError::InvalidOption(
+            "occurred_at must be within years 1 to 9999",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks stream metadata before any adapter stores it: `$maxCount` at least 1, `$maxAge` from
+/// one second to 1,000 years (EventStoreDB counts whole seconds), `$tb` a storable revision.
+pub fn validate_stream_metadata(metadata: &StreamMetadata) -> Result<(), ValidationError> {
+    if metadata
+        .max_count
+        .is_some_and(|n| n == 0 || n > MAX_REVISION)
+    {
+        return Err(ValidationError::InvalidOption(
+            "max_count must be from 1 to 2^63 - 2",
+        ));
+    }
+    const THOUSAND_YEARS: u64 = 1000 * 366 * 24 * 3600;
+    if metadata
+        .max_age
+        .is_some_and(|d| d.as_secs() == 0 || d.as_secs() > THOUSAND_YEARS)
+    {
+        return Err(ValidationError::InvalidOption(
+            "max_age must be from 1 second to 1,000 years",
+        ));
+    }
+    if metadata.truncate_before.is_some_and(|n| n > MAX_REVISION) {
+        return Err(ValidationError::InvalidOption(
+            "truncate_before must be at most 2^63 - 2",
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses a read of zero events (a caller's mistake, not an empty answer).
 pub fn check_read_limit(limit: usize) -> Result<(), ValidationError> {
     if limit == 0 {
@@ -230,9 +276,23 @@ pub fn check_read_limit(limit: usize) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// The largest revision a store can hold: they are signed 64-bit integers in every backend.
+pub const MAX_REVISION: u64 = i64::MAX as u64 - 1;
+
 /// Checks an append's input against `limits`; shared by every adapter so all refuse the same
 /// things the same way, before writing anything.
-pub fn validate_append(events: &[EventData], limits: &Limits) -> Result<(), ValidationError> {
+pub fn validate_append(
+    expected: ExpectedRevision,
+    events: &[EventData],
+    limits: &Limits,
+) -> Result<(), ValidationError> {
+    if let ExpectedRevision::Exact(n) = expected
+        && n >= MAX_REVISION
+    {
+        return Err(ValidationError::InvalidOption(
+            "the expected revision is out of range",
+        ));
+    }
     if events.is_empty() {
         return Err(ValidationError::EmptyBatch);
     }
@@ -245,6 +305,7 @@ pub fn validate_append(events: &[EventData], limits: &Limits) -> Result<(), Vali
     let mut seen = HashSet::with_capacity(events.len());
     for event in events {
         validate_event_type(&event.event_type)?;
+        validate_envelope(&event.metadata)?;
         let size = event.size();
         if size > limits.max_event_bytes {
             return Err(ValidationError::EventTooLarge {

@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use crate::{
-    AppendResult, DeleteResult, EventData, EventStore, EventStream, ExpectedRevision, Json,
-    Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata, StreamName, SubscribeAll,
-    ValidationError, envelope::parse_event_type,
+    AllFilter, AppendResult, DeleteResult, EventData, EventStore, EventStream, ExpectedRevision,
+    Json, Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata, StreamName,
+    SubscribeAll, ValidationError, envelope::parse_event_type,
 };
 
 type UpcastFn = dyn Fn(serde_json::Value) -> Result<serde_json::Value, String> + Send + Sync;
@@ -91,6 +91,42 @@ impl Upcasters {
         Ok(self)
     }
 
+    /// The name `event_type` is read as: itself, or the end of its upcaster chain.
+    pub fn current_type(&self, event_type: &str) -> String {
+        let mut current = event_type;
+        while let Some((to, _)) = self.steps.get(current) {
+            current = to;
+        }
+        current.to_owned()
+    }
+
+    /// A filter on stored names that selects every event the given filter selects after
+    /// upcasting: each type asked for becomes its current version plus every older version that
+    /// upcasts to it.
+    pub fn widen(&self, filter: &AllFilter) -> AllFilter {
+        if filter.event_types.is_empty() || self.steps.is_empty() {
+            return filter.clone();
+        }
+        let wanted: Vec<String> = filter
+            .event_types
+            .iter()
+            .map(|t| self.current_type(t))
+            .collect();
+        let mut stored: Vec<String> = self
+            .steps
+            .keys()
+            .filter(|from| wanted.contains(&self.current_type(from)))
+            .cloned()
+            .collect();
+        stored.extend(wanted);
+        stored.sort();
+        stored.dedup();
+        AllFilter {
+            stream_prefixes: filter.stream_prefixes.clone(),
+            event_types: stored,
+        }
+    }
+
     /// Brings `event` to the current version of its type.
     pub fn upcast(&self, mut event: RecordedEvent) -> Result<RecordedEvent, UpcastError> {
         if self.steps.is_empty() {
@@ -167,11 +203,13 @@ impl<S: EventStore> EventStore for Upcasting<S> {
         self.upcast_all(self.inner.read_stream(stream, options).await?)
     }
 
-    async fn read_all(&self, options: ReadAll) -> Result<Vec<RecordedEvent>> {
+    async fn read_all(&self, mut options: ReadAll) -> Result<Vec<RecordedEvent>> {
+        options.filter = self.upcasters.widen(&options.filter);
         self.upcast_all(self.inner.read_all(options).await?)
     }
 
-    fn subscribe_all(&self, options: SubscribeAll) -> EventStream {
+    fn subscribe_all(&self, mut options: SubscribeAll) -> EventStream {
+        options.filter = self.upcasters.widen(&options.filter);
         let upcasters = self.upcasters.clone();
         self.inner
             .subscribe_all(options)
@@ -201,5 +239,41 @@ impl<S: EventStore> EventStore for Upcasting<S> {
 
     async fn head_position(&self) -> Result<Option<Position>> {
         self.inner.head_position().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> Upcasters {
+        Upcasters::new()
+            .register("a.X.v1", "a.X.v2", Ok)
+            .unwrap()
+            .register("a.X.v2", "a.X.v3", Ok)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_type_filter_selects_every_version_that_upcasts_to_it() {
+        let asked = AllFilter::all().with_event_types(["a.X.v3", "b.Y.v1"]);
+        let widened = registry().widen(&asked);
+        assert_eq!(
+            widened.event_types,
+            ["a.X.v1", "a.X.v2", "a.X.v3", "b.Y.v1"]
+        );
+        let old_name = AllFilter::all().with_event_types(["a.X.v1"]);
+        assert_eq!(
+            registry().widen(&old_name).event_types,
+            ["a.X.v1", "a.X.v2", "a.X.v3"]
+        );
+    }
+
+    #[test]
+    fn registration_refuses_gaps_and_unversioned_names() {
+        assert!(Upcasters::new().register("a.X.v1", "a.X.v3", Ok).is_err());
+        assert!(Upcasters::new().register("a.X", "a.X.v2", Ok).is_err());
+        assert!(Upcasters::new().register("a.X.v1", "b.X.v2", Ok).is_err());
+        assert!(registry().register("a.X.v1", "a.X.v2", Ok).is_err());
     }
 }

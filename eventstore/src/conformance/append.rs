@@ -193,9 +193,16 @@ pub async fn retried_append_returns_the_original_result<S: EventStore>(store: S)
         .await
         .unwrap();
     let late_retry = store
-        .append(&s, ExpectedRevision::Exact(1), next)
+        .append(&s, ExpectedRevision::Exact(1), next.clone())
         .await
         .unwrap();
     assert_eq!(late_retry, second);
+    // The same ids with an expectation they were not written at are no retry.
+    let elsewhere = store.append(&s, ExpectedRevision::Exact(0), next).await;
+    assert_wrong_version(
+        elsewhere,
+        ExpectedRevision::Exact(0),
+        CurrentRevision::Current(3),
+    );
     assert_eq!(numbers(&scope.all(&store).await), [0, 1, 2, 3]);
 }

@@ -207,6 +207,7 @@ pub async fn upcasters_bring_old_versions_to_current<S: EventStore>(store: S) {
         "test.Renamed.v2",
         serde_json::json!({ "title": "desk", "n": 2 }),
     );
+    let start = store.head_position().await.unwrap();
     store
         .append(&s, ExpectedRevision::NoStream, vec![old, mid])
         .await
@@ -217,9 +218,15 @@ pub async fn upcasters_bring_old_versions_to_current<S: EventStore>(store: S) {
         .read_all(ReadAll::forwards().filter(scope.filter()))
         .await
         .unwrap();
+    // A filter on the current type finds the events stored under older versions too.
+    let current_only = scope.filter().with_event_types(["test.Renamed.v3"]);
+    let via_type = store
+        .read_all(ReadAll::forwards().filter(current_only.clone()))
+        .await
+        .unwrap();
     let mut sub = store.subscribe_all(SubscribeAll {
-        after: None,
-        filter: scope.filter(),
+        after: start,
+        filter: current_only,
     });
     let mut via_sub = Vec::new();
     for _ in 0..2 {
@@ -227,7 +234,7 @@ pub async fn upcasters_bring_old_versions_to_current<S: EventStore>(store: S) {
             tokio::time::timeout(Duration::from_secs(30), futures::StreamExt::next(&mut sub));
         via_sub.push(next.await.expect("in time").expect("open").expect("upcast"));
     }
-    for read in [via_stream, via_all, via_sub] {
+    for read in [via_stream, via_all, via_type, via_sub] {
         assert!(read.iter().all(|e| e.event_type == "test.Renamed.v3"));
         assert_eq!(
             read[0].data.to_value(),
@@ -269,4 +276,112 @@ pub async fn head_position_follows_appends<S: EventStore>(store: S) {
         .unwrap();
     let head = store.head_position().await.unwrap().expect("not empty");
     assert!(head >= r.position);
+}
+
+/// Changing metadata after a soft delete does not bring the deleted events back: `$tb` never
+/// moves backwards.
+pub async fn soft_delete_survives_metadata_changes<S: EventStore>(store: S) {
+    let s = Scope::new().stream("a");
+    store
+        .append(&s, ExpectedRevision::NoStream, events(0, 3))
+        .await
+        .unwrap();
+    store
+        .delete_stream(&s, ExpectedRevision::Exact(2))
+        .await
+        .unwrap();
+    let capped = StreamMetadata {
+        max_count: Some(10),
+        ..Default::default()
+    };
+    store.set_stream_metadata(&s, capped).await.unwrap();
+    store
+        .append(&s, ExpectedRevision::Any, vec![event(3)])
+        .await
+        .unwrap();
+    let lowered = StreamMetadata {
+        truncate_before: Some(1),
+        ..Default::default()
+    };
+    store.set_stream_metadata(&s, lowered).await.unwrap();
+    assert_eq!(
+        numbers(&store.read_stream(&s, ReadStream::forwards()).await.unwrap()),
+        [3]
+    );
+}
+
+/// Sixteen tasks create the same stream with `NoStream` at once: exactly one wins, the others
+/// learn the stream exists.
+pub async fn racing_creators_have_one_winner<S: EventStore + Clone>(store: S) {
+    let s = Scope::new().stream("new");
+    let tasks: Vec<_> = (0..16u64)
+        .map(|n| {
+            let (store, s) = (store.clone(), s.clone());
+            tokio::spawn(async move {
+                store
+                    .append(&s, ExpectedRevision::NoStream, vec![event(n)])
+                    .await
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(r) => {
+                winners += 1;
+                assert_eq!(r.next_expected_revision, 0);
+            }
+            Err(Error::WrongExpectedVersion {
+                actual: CurrentRevision::Current(0),
+                ..
+            }) => {}
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(
+        store
+            .read_stream(&s, ReadStream::forwards())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// Metadata and envelope values no backend could keep faithfully are refused up front, with
+/// nothing written: `$maxCount` 0, `$maxAge` under a second, an out-of-range expected revision, an
+/// actor with control characters.
+pub async fn metadata_and_envelope_input_is_validated<S: EventStore>(store: S) {
+    let scope = Scope::new();
+    let s = scope.stream("a");
+    let invalid =
+        |r: Result<(), Error>| matches!(r, Err(Error::Invalid(ValidationError::InvalidOption(_))));
+    let zero = StreamMetadata {
+        max_count: Some(0),
+        ..Default::default()
+    };
+    assert!(invalid(store.set_stream_metadata(&s, zero).await));
+    let blink = StreamMetadata {
+        max_age: Some(Duration::from_millis(500)),
+        ..Default::default()
+    };
+    assert!(invalid(store.set_stream_metadata(&s, blink).await));
+    let far = store
+        .append(&s, ExpectedRevision::Exact(u64::MAX), vec![event(0)])
+        .await;
+    assert!(invalid(far.map(|_| ())));
+    let mut odd = event(0);
+    odd.metadata.actor.id = "c\u{0}42".into();
+    assert!(invalid(
+        store
+            .append(&s, ExpectedRevision::Any, vec![odd])
+            .await
+            .map(|_| ())
+    ));
+    assert!(scope.all(&store).await.is_empty());
+    assert_eq!(
+        store.stream_metadata(&s).await.unwrap(),
+        StreamMetadata::default()
+    );
 }

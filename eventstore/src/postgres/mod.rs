@@ -27,7 +27,7 @@ use crate::{
     AppendResult, CurrentRevision, DeleteResult, Error, EventData, EventStore, EventStream,
     ExpectedRevision, Limits, Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata,
     StreamName, SubscribeAll, ValidationError,
-    port::{check_read_limit, validate_append},
+    port::{check_read_limit, validate_append, validate_stream_metadata},
     subscription,
 };
 
@@ -197,7 +197,7 @@ impl EventStore for PostgresEventStore {
         expected: ExpectedRevision,
         events: Vec<EventData>,
     ) -> Result<AppendResult> {
-        validate_append(&events, &self.options.limits)?;
+        validate_append(expected, &events, &self.options.limits)?;
         let (kind, revision) = expected_parts(expected);
         let mut extras = Vec::with_capacity(events.len());
         for e in &events {
@@ -208,7 +208,7 @@ impl EventStore for PostgresEventStore {
             });
         }
         let text = |e: &EventData| String::from_utf8_lossy(e.data.as_bytes()).into_owned();
-        let row: AppendRow = sqlx::query_as(
+        let row: std::result::Result<AppendRow, sqlx::Error> = sqlx::query_as(
             "SELECT * FROM shop_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(stream.as_str())
@@ -260,13 +260,25 @@ impl EventStore for PostgresEventStore {
         )
         .bind(extras)
         .fetch_one(&self.pool)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => Error::DuplicateEventId {
-                event_id: events[0].event_id,
-            },
-            _ => e.into(),
-        })?;
+        .await;
+        let row = match row {
+            Ok(row) => row,
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                // An id of the batch (not its first: that one is checked in the function) is
+                // stored already; name it.
+                let ids: Vec<_> = events.iter().map(|e| e.event_id).collect();
+                let clash: Option<uuid::Uuid> = sqlx::query_scalar(
+                    "SELECT event_id FROM events WHERE event_id = ANY($1) LIMIT 1",
+                )
+                .bind(&ids)
+                .fetch_optional(&self.pool)
+                .await?;
+                return Err(Error::DuplicateEventId {
+                    event_id: clash.unwrap_or(ids[0]),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         match row.status.as_str() {
             "ok" | "retry" => match (row.next_revision, row.pos_tx, row.pos_seq) {
                 (Some(next), Some(tx), Some(seq)) => Ok(AppendResult {
@@ -360,11 +372,18 @@ impl EventStore for PostgresEventStore {
         stream: &StreamName,
         metadata: StreamMetadata,
     ) -> Result<()> {
+        validate_stream_metadata(&metadata)?;
         let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        // `$tb` never moves back: a soft delete is a `$tb`, and lowering it would make the
+        // deleted events readable again.
         sqlx::query(
             "INSERT INTO streams (name, max_count, max_age_ms, truncate_before) \
              VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (name) DO UPDATE SET max_count = $2, max_age_ms = $3, truncate_before = $4",
+             ON CONFLICT (name) DO UPDATE SET max_count = $2, max_age_ms = $3, \
+               truncate_before = CASE \
+                 WHEN streams.truncate_before IS NULL THEN $4 \
+                 WHEN $4 IS NULL THEN streams.truncate_before \
+                 ELSE GREATEST(streams.truncate_before, $4) END",
         )
         .bind(stream.as_str())
         .bind(metadata.max_count.map(as_i64))

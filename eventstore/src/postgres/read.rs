@@ -60,12 +60,18 @@ pub(super) async fn read_stream(
     stream: &StreamName,
     options: ReadStream,
 ) -> Result<Vec<RecordedEvent>> {
+    // One snapshot for the stream row and its events, so `$maxCount` counts from the same last
+    // revision the events are read at.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
     let row = sqlx::query(
         "SELECT id, last_revision, deleted, truncate_before, max_count, max_age_ms \
          FROM streams WHERE name = $1",
     )
     .bind(stream.as_str())
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
     let not_found = || Error::StreamNotFound(stream.clone());
     let row = row.ok_or_else(not_found)?;
@@ -102,8 +108,9 @@ pub(super) async fn read_stream(
         .bind(min)
         .bind(max_age_ms)
         .bind(to_i64(options.limit as u64))
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?;
+    tx.commit().await?;
     rows.iter().map(event_from_row).collect()
 }
 

@@ -36,7 +36,7 @@ use crate::{
     AppendResult, DeleteResult, Error, EventData, EventStore, EventStream, ExpectedRevision,
     Limits, Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata, StreamName,
     SubscribeAll,
-    port::{check_read_limit, validate_append},
+    port::{check_read_limit, validate_append, validate_stream_metadata},
     subscription,
 };
 
@@ -246,7 +246,7 @@ impl EventStore for SqliteEventStore {
         expected: ExpectedRevision,
         events: Vec<EventData>,
     ) -> Result<AppendResult> {
-        validate_append(&events, &self.inner.options.limits)?;
+        validate_append(expected, &events, &self.inner.options.limits)?;
         let (reply, rx) = oneshot::channel();
         let request = Request::Append {
             stream: stream.clone(),
@@ -307,6 +307,7 @@ impl EventStore for SqliteEventStore {
         stream: &StreamName,
         metadata: StreamMetadata,
     ) -> Result<()> {
+        validate_stream_metadata(&metadata)?;
         let (reply, rx) = oneshot::channel();
         let request = Request::SetMetadata {
             stream: stream.clone(),

@@ -107,11 +107,12 @@ pub(super) fn read_stream(
     };
     let mut min = row.truncate_before.unwrap_or(0);
     if let Some(max_count) = row.max_count {
-        min = min.max(last - max_count + 1);
+        min = min.max(last.saturating_sub(max_count).saturating_add(1));
     }
-    let min_recorded = row
-        .max_age_ms
-        .map_or(i64::MIN, |ms| now.timestamp_micros() - ms * 1000);
+    let min_recorded = row.max_age_ms.map_or(i64::MIN, |ms| {
+        now.timestamp_micros()
+            .saturating_sub(ms.saturating_mul(1000))
+    });
     let from = match options.from {
         StreamStart::Start => 0,
         StreamStart::End => last,

@@ -102,6 +102,8 @@ pub(super) struct Writer {
     wake: watch::Sender<u64>,
     max_batch: usize,
     last_checkpoint: std::time::Instant,
+    /// Set when a savepoint could not be released or rolled back: the batch must not commit.
+    broken: Option<String>,
 }
 
 /// How often the writer copies the WAL back into the database file.
@@ -122,6 +124,7 @@ impl Writer {
             wake,
             max_batch,
             last_checkpoint: std::time::Instant::now(),
+            broken: None,
         })
     }
 
@@ -136,7 +139,16 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.run_batch(&mut batch);
+            // A panic in one batch (a bug) must not take the store down: its callers see their
+            // replies dropped (an error), the transaction is rolled back, the writer goes on.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.run_batch(&mut batch);
+            }));
+            if ran.is_err() {
+                tracing::error!("event store writer panicked in a batch; rolled back, continuing");
+                batch.clear();
+                self.recover();
+            }
             self.maybe_checkpoint();
         }
     }
@@ -184,11 +196,16 @@ impl Writer {
                 pending.push(refused(request, e.to_string()));
                 continue;
             }
+            if let Some(why) = &self.broken {
+                pending.push(refused(request, why.clone()));
+                continue;
+            }
             pending.push(self.run_one(request, &mut overlay, now));
         }
-        let committed = match began {
-            Ok(()) => self.conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        let committed = match (began, self.broken.take()) {
+            (Err(e), _) => Err(e.to_string()),
+            (Ok(()), Some(why)) => Err(why),
+            (Ok(()), None) => self.conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
         };
         match committed {
             Ok(()) => {
@@ -203,9 +220,7 @@ impl Writer {
             }
             Err(why) => {
                 tracing::error!(error = %why, "event store commit failed; the batch is rolled back");
-                let _ = self.conn.execute_batch("ROLLBACK");
-                self.head = head_before;
-                self.cache.clear();
+                self.recover();
                 pending.into_iter().for_each(|p| p.fail_if_ok(&why).send());
             }
         }
@@ -275,7 +290,9 @@ impl Writer {
             "ROLLBACK TO request; RELEASE request"
         };
         if let Err(e) = self.conn.execute_batch(end) {
+            // The transaction's state is unknown now: the whole batch is rolled back.
             self.head = head;
+            self.broken = Some(e.to_string());
             return outcome.fail_if_ok(&e.to_string());
         }
         if ok {
@@ -286,6 +303,26 @@ impl Writer {
             self.head = head;
         }
         outcome
+    }
+
+    /// Back to a known state after a failed batch (or a panic inside one): no open transaction,
+    /// no cached stream state, the head re-read from the file.
+    fn recover(&mut self) {
+        if !self.conn.is_autocommit()
+            && let Err(e) = self.conn.execute_batch("ROLLBACK")
+        {
+            tracing::error!(error = %e, "event store rollback failed");
+        }
+        self.cache.clear();
+        self.broken = None;
+        match self
+            .conn
+            .query_row("SELECT MAX(position) FROM events", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            }) {
+            Ok(head) => self.head = head.unwrap_or(0),
+            Err(e) => tracing::error!(error = %e, "event store cannot re-read its head"),
+        }
     }
 
     fn state(
@@ -421,12 +458,12 @@ impl Writer {
         event_id: Uuid,
     ) -> rusqlite::Result<Option<i64>> {
         let last = state.last.unwrap_or(-1);
-        let (lo, hi, lo2) = match expected {
+        let (lo, hi, lo2, hi2) = match expected {
             ExpectedRevision::Exact(n) => {
-                let at = i64::try_from(n).unwrap_or(i64::MAX - 1) + 1;
-                (at, at, at)
+                let at = i64::try_from(n).unwrap_or(i64::MAX).saturating_add(1);
+                (at, at, at, at)
             }
-            _ => (0, RETRY_WINDOW - 1, last - RETRY_WINDOW + 1),
+            _ => (0, RETRY_WINDOW - 1, last - RETRY_WINDOW + 1, last),
         };
         self.conn
             .prepare_cached(
@@ -435,7 +472,7 @@ impl Writer {
                  ORDER BY revision LIMIT 1",
             )?
             .query_row(
-                params![state.id, event_id.as_bytes(), lo, hi, lo2, last],
+                params![state.id, event_id.as_bytes(), lo, hi, lo2, hi2],
                 |r| r.get(0),
             )
             .optional()
@@ -521,7 +558,13 @@ impl Writer {
         let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.conn
             .prepare_cached(
-                "UPDATE streams SET max_count = ?2, max_age_ms = ?3, truncate_before = ?4 \
+                // `$tb` never moves back: a soft delete is a `$tb`, and lowering it would make
+                // the deleted events readable again.
+                "UPDATE streams SET max_count = ?2, max_age_ms = ?3, \
+                   truncate_before = CASE \
+                     WHEN truncate_before IS NULL THEN ?4 \
+                     WHEN ?4 IS NULL THEN truncate_before \
+                     ELSE MAX(truncate_before, ?4) END \
                  WHERE id = ?1",
             )?
             .execute(params![
