@@ -87,7 +87,9 @@ async fn subscriber_waits_for_a_transaction_that_commits_late() {
         .await
         .unwrap();
 
-    let early = tokio::time::timeout(Duration::from_millis(500), sub.next()).await;
+    // Longer than a read's bounded wait for in-flight appenders (5 s), so a reader that gave up
+    // waiting and read past the slow transaction would be caught here.
+    let early = tokio::time::timeout(Duration::from_secs(6), sub.next()).await;
     assert!(
         early.is_err(),
         "delivered before the earlier transaction finished: {early:?}"
@@ -232,4 +234,84 @@ async fn live_events_are_pushed_by_notifications() {
             "event {n} not pushed within 10 s: {got:?}"
         );
     }
+}
+
+/// A transaction that holds a transaction id but never appends (another application, a
+/// projection's read-model write, a forgotten psql session) does not hold readers back: only
+/// appending transactions are waited for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unrelated_open_transactions_do_not_hold_readers_back() {
+    let Some((url, _schema, store)) = setup().await else {
+        eprintln!("skipped: TEST_DATABASE_URL not set");
+        return;
+    };
+    let mut bystander = PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut bystander).await.unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
+        .fetch_one(&mut bystander)
+        .await
+        .unwrap();
+    let scope = Scope::new();
+    let r = store
+        .append(
+            &scope.stream("a"),
+            ExpectedRevision::NoStream,
+            vec![event(0)],
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let all = store
+        .read_all(ReadAll::forwards().filter(scope.filter()))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "the acknowledged event is readable at once");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "read took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        store
+            .head_position()
+            .await
+            .unwrap()
+            .is_some_and(|h| h >= r.position)
+    );
+    sqlx::query("ROLLBACK")
+        .execute(&mut bystander)
+        .await
+        .unwrap();
+}
+
+/// The other half of that bargain: a transaction that already has an id without having taken the
+/// append lock cannot append (it could otherwise slip an event below a reader's frontier).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_that_wrote_first_cannot_append() {
+    let Some((url, schema, _store)) = setup().await else {
+        eprintln!("skipped: TEST_DATABASE_URL not set");
+        return;
+    };
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let refused = sqlx::query_scalar::<_, String>(
+        "SELECT status FROM shop_append('late-1', 'any', NULL, ARRAY[gen_random_uuid()], \
+         ARRAY['test.Late.v1'], ARRAY['{}'], ARRAY[gen_random_uuid()], ARRAY[gen_random_uuid()], \
+         ARRAY['system'], ARRAY['t'], ARRAY[now()], ARRAY[1], ARRAY[NULL]::text[])",
+    )
+    .fetch_one(&mut conn)
+    .await;
+    let message = refused.expect_err("refused").to_string();
+    assert!(
+        message.contains("must come before any other write"),
+        "{message}"
+    );
 }

@@ -1,6 +1,43 @@
 -- The Postgres event store. See docs/adr/0002-postgres-positions.md for why positions are
 -- (transaction id, sequence) pairs and how readers avoid the sequence-gap bug.
 
+-- The advisory lock every appending transaction holds (shared) from before it has a transaction
+-- id until it ends: readers wait only for transactions holding it, not for every transaction of
+-- the cluster. Key: ('shop', hash of the schema), so stores in different schemas are independent.
+CREATE FUNCTION shop_append_lock_key() RETURNS INTEGER LANGUAGE sql STABLE AS $$
+    SELECT hashtext(current_schema()) & 2147483647
+$$;
+
+-- The frontier of `$all` for the current statement's snapshot: every event with a smaller
+-- transaction id is visible now or never will be. It is the oldest transaction of the snapshot
+-- that may still add events: one holding the append lock, or one that has finished since the
+-- snapshot was taken (its events, if any, are invisible to this snapshot). Running transactions
+-- without the lock can never append (shop_append refuses a transaction that got its id without
+-- taking the lock first), so they do not hold readers back. One read of pg_locks gives both the
+-- running transactions and the lock holders consistently.
+CREATE FUNCTION shop_frontier() RETURNS BIGINT LANGUAGE sql STABLE AS $$
+    WITH locks AS MATERIALIZED (
+        SELECT locktype, transactionid::text::bigint AS xid32, virtualtransaction,
+               classid, objid, objsubid, mode, granted
+          FROM pg_locks
+    ),
+    writers AS (
+        SELECT virtualtransaction FROM locks
+         WHERE locktype = 'advisory' AND granted AND objsubid = 2
+           AND classid::bigint = 1936224112 AND objid::bigint = shop_append_lock_key()
+    ),
+    idle_holders AS (
+        SELECT xid32 FROM locks
+         WHERE locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted
+           AND virtualtransaction NOT IN (SELECT virtualtransaction FROM writers)
+    )
+    SELECT coalesce(
+        (SELECT min(x::text::bigint)
+           FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+          WHERE (x::text::bigint % 4294967296) NOT IN (SELECT xid32 FROM idle_holders)),
+        pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+$$;
+
 CREATE TABLE streams (
     id               BIGSERIAL PRIMARY KEY,
     name             TEXT    NOT NULL UNIQUE,
@@ -72,6 +109,16 @@ DECLARE
     v_n INTEGER := cardinality(p_event_ids);
     v_start BIGINT;
 BEGIN
+    -- Readers rely on every appending transaction holding the append lock from before it has a
+    -- transaction id (see shop_frontier).
+    IF pg_current_xact_id_if_assigned() IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM pg_locks
+         WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted AND objsubid = 2
+           AND classid::bigint = 1936224112 AND objid::bigint = shop_append_lock_key()) THEN
+        RAISE EXCEPTION 'shop_append must come before any other write of its transaction'
+            USING ERRCODE = 'invalid_transaction_state';
+    END IF;
+    PERFORM pg_advisory_xact_lock_shared(1936224112, shop_append_lock_key());
     SELECT * INTO v_stream FROM streams WHERE name = p_stream FOR UPDATE;
     IF NOT FOUND THEN
         IF p_expected_kind IN ('exact', 'stream_exists') THEN

@@ -114,38 +114,44 @@ pub(super) async fn read_stream(
     rows.iter().map(event_from_row).collect()
 }
 
-/// Waits until every transaction that might still commit an event before the newest visible one
-/// has finished, so a read bounded by the snapshot's `xmin` includes everything committed before
-/// the call. Bounded by [`FRONTIER_WAIT`]; a long-running writer elsewhere delays, never breaks.
-async fn settle(pool: &PgPool) -> Result<()> {
+/// Opens a read-only, repeatable-read transaction whose snapshot reaches at least every event
+/// visible when the call began: it waits (with backoff, at most [`FRONTIER_WAIT`]) until the
+/// frontier of its snapshot has passed the newest visible transaction. Returns the transaction and
+/// that frontier; every read in it sees the same snapshot, so "below the frontier" is final.
+async fn begin_at_frontier(
+    pool: &PgPool,
+) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, i64)> {
     let newest: Option<i64> = sqlx::query_scalar("SELECT max(tx_id) FROM events")
         .fetch_one(pool)
         .await?;
-    let Some(newest) = newest else { return Ok(()) };
     let started = Instant::now();
     let mut pause = Duration::from_micros(200);
     loop {
-        let xmin: i64 =
-            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-                .fetch_one(pool)
-                .await?;
-        if xmin > newest || started.elapsed() > FRONTIER_WAIT {
-            return Ok(());
+        let mut tx = pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let frontier: i64 = sqlx::query_scalar("SELECT shop_frontier()")
+            .fetch_one(&mut *tx)
+            .await?;
+        if newest.is_none_or(|n| frontier > n) || started.elapsed() > FRONTIER_WAIT {
+            return Ok((tx, frontier));
         }
+        tx.rollback().await?;
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(20));
     }
 }
 
-/// Reads a page of `$all`, only ever up to the frontier: events of transactions below the
-/// snapshot's `xmin`, a set no later commit can add to.
+/// Reads a page of `$all`, only ever up to the frontier (see `shop_frontier` in the migration):
+/// events of transactions below it, a set no later commit can add to.
 pub(super) async fn read_all(pool: &PgPool, options: &ReadAll) -> Result<Vec<RecordedEvent>> {
-    settle(pool).await?;
+    let (mut tx, frontier) = begin_at_frontier(pool).await?;
     let mut sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream_id \
-         WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+         WHERE e.tx_id < $1"
     );
-    let mut n = 0;
+    let mut n = 1;
     let mut next = || {
         n += 1;
         format!("${n}")
@@ -180,7 +186,7 @@ pub(super) async fn read_all(pool: &PgPool, options: &ReadAll) -> Result<Vec<Rec
         Direction::Forwards => format!(" ORDER BY e.tx_id ASC, e.seq ASC LIMIT {limit}"),
         Direction::Backwards => format!(" ORDER BY e.tx_id DESC, e.seq DESC LIMIT {limit}"),
     });
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(frontier);
     for b in binds_i64 {
         query = query.bind(b);
     }
@@ -189,21 +195,24 @@ pub(super) async fn read_all(pool: &PgPool, options: &ReadAll) -> Result<Vec<Rec
     }
     let rows = query
         .bind(to_i64(options.limit as u64))
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?;
+    tx.commit().await?;
     rows.iter().map(event_from_row).collect()
 }
 
 /// The newest position readers can see.
 pub(super) async fn head_position(pool: &PgPool) -> Result<Option<Position>> {
-    settle(pool).await?;
+    let (mut tx, frontier) = begin_at_frontier(pool).await?;
     let row: Option<(i64, i64)> = sqlx::query_as(
         "SELECT tx_id, seq FROM events \
-         WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+         WHERE tx_id < $1 \
          ORDER BY tx_id DESC, seq DESC LIMIT 1",
     )
-    .fetch_optional(pool)
+    .bind(frontier)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(row.map(|(tx, seq)| Position::new(tx as u64, seq as u64)))
 }
 
