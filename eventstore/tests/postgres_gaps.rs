@@ -202,7 +202,8 @@ async fn concurrent_out_of_order_commits_are_all_delivered_in_order() {
     );
 }
 
-/// Live events arrive by notification, not by the (here: one minute) polling fallback.
+/// Live events appended by another process (here: another store instance, its own pool) arrive
+/// by notification, not by the (here: one minute) polling fallback.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn live_events_are_pushed_by_notifications() {
     let Some(url) = support::postgres_url() else {
@@ -214,9 +215,12 @@ async fn live_events_are_pushed_by_notifications() {
         poll_interval: Duration::from_secs(60),
         ..Default::default()
     };
-    let store = PostgresEventStore::connect(&url, options).await.unwrap();
+    let reader = PostgresEventStore::connect(&url, options.clone())
+        .await
+        .unwrap();
+    let writer = PostgresEventStore::connect(&url, options).await.unwrap();
     let scope = Scope::new();
-    let mut sub = store.subscribe_all(SubscribeAll {
+    let mut sub = reader.subscribe_all(SubscribeAll {
         after: None,
         filter: scope.filter(),
     });
@@ -224,7 +228,7 @@ async fn live_events_are_pushed_by_notifications() {
     let idle = tokio::time::timeout(Duration::from_millis(300), sub.next()).await;
     assert!(idle.is_err());
     for n in 0..3 {
-        store
+        writer
             .append(&scope.stream("a"), ExpectedRevision::Any, vec![event(n)])
             .await
             .unwrap();

@@ -76,7 +76,9 @@ CREATE INDEX events_correlation ON events (correlation_id);
 
 -- One round trip per append: lock (or create) the stream row, check the expected revision,
 -- recognise a retried batch, insert, wake subscribers. Returns a status instead of raising, so
--- the caller can tell a conflict from a failure.
+-- the caller can tell a conflict from a failure. It does not NOTIFY: a notifying transaction
+-- holds a cluster-wide lock through its commit, which would serialise every append's fsync; the
+-- adapter notifies after commit instead, coalesced (see postgres/mod.rs).
 --   expected_kind: 'any' | 'no_stream' | 'stream_exists' | 'exact'
 --   status: 'ok' | 'retry' (an identical batch is already stored: its original result) |
 --           'wrong_version' | 'duplicate' (an id of the batch is stored, but not as this batch)
@@ -179,7 +181,6 @@ BEGIN
     UPDATE streams SET last_revision = next_revision, deleted = false WHERE id = v_stream.id;
     SELECT tx_id, seq INTO pos_tx, pos_seq
       FROM events WHERE stream_id = v_stream.id AND revision = next_revision;
-    PERFORM pg_notify('shop_events_' || left(md5(current_schema()), 20), '');
     status := 'ok';
 END;
 $$;

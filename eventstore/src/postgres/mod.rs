@@ -21,7 +21,7 @@ use sqlx::{
     PgPool,
     postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::{
     AppendResult, CurrentRevision, DeleteResult, Error, EventData, EventStore, EventStream,
@@ -62,6 +62,10 @@ impl Default for PostgresOptions {
 pub struct PostgresEventStore {
     pool: PgPool,
     wake: watch::Receiver<u64>,
+    /// Wakes this process's subscribers at once after an append.
+    local_wake: std::sync::Arc<watch::Sender<u64>>,
+    /// Asks the notifier task to tell other processes (coalesced: capacity 1).
+    notify: mpsc::Sender<()>,
     options: PostgresOptions,
 }
 
@@ -112,10 +116,15 @@ impl PostgresEventStore {
                 .fetch_one(&pool)
                 .await?;
         let (wake_tx, wake) = watch::channel(0);
-        tokio::spawn(listen(pool.clone(), channel, wake_tx));
+        let local_wake = std::sync::Arc::new(wake_tx);
+        tokio::spawn(listen(pool.clone(), channel.clone(), local_wake.clone()));
+        let (notify, requests) = mpsc::channel(1);
+        tokio::spawn(notifier(pool.clone(), channel, requests));
         Ok(Self {
             pool,
             wake,
+            local_wake,
+            notify,
             options,
         })
     }
@@ -131,8 +140,22 @@ impl PostgresEventStore {
     }
 }
 
+/// Sends `NOTIFY` for this process's appends, outside their transactions and at most one at a
+/// time: appends that land while one is being sent share the next. Ends with the store.
+async fn notifier(pool: PgPool, channel: String, mut requests: mpsc::Receiver<()>) {
+    while requests.recv().await.is_some() {
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
+            .bind(&channel)
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "event store could not notify; other processes will poll");
+        }
+    }
+}
+
 /// Forwards notifications of commits to subscribers until the store is dropped.
-async fn listen(pool: PgPool, channel: String, wake: watch::Sender<u64>) {
+async fn listen(pool: PgPool, channel: String, wake: std::sync::Arc<watch::Sender<u64>>) {
     let bump = |wake: &watch::Sender<u64>| wake.send_modify(|n| *n = n.wrapping_add(1));
     let mut listener = loop {
         let attempt = async {
@@ -281,10 +304,15 @@ impl EventStore for PostgresEventStore {
         };
         match row.status.as_str() {
             "ok" | "retry" => match (row.next_revision, row.pos_tx, row.pos_seq) {
-                (Some(next), Some(tx), Some(seq)) => Ok(AppendResult {
-                    next_expected_revision: next as u64,
-                    position: Position::new(tx as u64, seq as u64),
-                }),
+                (Some(next), Some(tx), Some(seq)) => {
+                    self.local_wake.send_modify(|n| *n = n.wrapping_add(1));
+                    // Full means a notification is already on its way: it covers this append.
+                    let _ = self.notify.try_send(());
+                    Ok(AppendResult {
+                        next_expected_revision: next as u64,
+                        position: Position::new(tx as u64, seq as u64),
+                    })
+                }
                 _ => Err(Error::backend(anyhow::anyhow!(
                     "shop_append returned no position"
                 ))),
