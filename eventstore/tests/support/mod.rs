@@ -15,13 +15,6 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
-/// The EventStoreDB/KurrentDB server, from `EVENTSTORE_URL` (e.g. `esdb://localhost:2113?tls=false`).
-pub fn eventstore_url() -> Option<String> {
-    std::env::var("EVENTSTORE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-}
-
 /// A schema name unique to this test, `<prefix>_<unix seconds>_<random>`; schemas of the same
 /// prefix left behind by runs over an hour old are dropped first, so the test database does not
 /// fill up.
