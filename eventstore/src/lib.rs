@@ -39,7 +39,7 @@ pub use error::{Error, Result, ValidationError};
 pub use filter::AllFilter;
 pub use limits::Limits;
 pub use port::{
-    AppendResult, DeleteResult, Direction, EventStore, EventStream, ReadAll, ReadStream,
+    AllPage, AppendResult, DeleteResult, Direction, EventStore, EventStream, ReadAll, ReadStream,
     StreamMetadata, StreamStart, SubscribeAll,
 };
 pub use position::Position;

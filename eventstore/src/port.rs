@@ -145,6 +145,15 @@ impl ReadAll {
     }
 }
 
+/// A page of `$all` and how far the read looked ([`EventStore::read_all_page`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AllPage {
+    /// The events that passed the filter.
+    pub events: Vec<RecordedEvent>,
+    /// Every event up to here was considered; `None` when nothing was.
+    pub scanned_to: Option<Position>,
+}
+
 /// Options for [`EventStore::subscribe_all`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SubscribeAll {
@@ -194,6 +203,16 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Reads a page of `$all`.
     async fn read_all(&self, options: ReadAll) -> Result<Vec<RecordedEvent>>;
+
+    /// [`Self::read_all`] forwards, also saying how far the read looked: every event up to
+    /// `scanned_to` was either returned or did not pass the filter, so the next page may start
+    /// after it. Subscriptions with a selective filter use it to move past what does not match
+    /// instead of scanning it again at every wake-up. The default knows only the last event.
+    async fn read_all_page(&self, options: ReadAll) -> Result<AllPage> {
+        let events = self.read_all(options).await?;
+        let scanned_to = events.last().map(|e| e.position);
+        Ok(AllPage { events, scanned_to })
+    }
 
     /// Follows `$all` from a checkpoint: history first, then live events, no gap, no duplicate.
     fn subscribe_all(&self, options: SubscribeAll) -> EventStream;
@@ -342,6 +361,10 @@ impl<S: EventStore + ?Sized> EventStore for std::sync::Arc<S> {
 
     async fn read_all(&self, options: ReadAll) -> Result<Vec<RecordedEvent>> {
         (**self).read_all(options).await
+    }
+
+    async fn read_all_page(&self, options: ReadAll) -> Result<AllPage> {
+        (**self).read_all_page(options).await
     }
 
     fn subscribe_all(&self, options: SubscribeAll) -> EventStream {

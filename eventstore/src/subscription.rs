@@ -22,6 +22,8 @@ struct State<S> {
     wake: watch::Receiver<u64>,
     options: SubscribeAll,
     buffer: VecDeque<RecordedEvent>,
+    /// How far the page in `buffer` was scanned; the cursor moves there once it is delivered.
+    skip_to: Option<Position>,
     poll: Duration,
     done: bool,
 }
@@ -39,6 +41,7 @@ pub(crate) fn catch_up<S: EventStore + Clone>(
         wake,
         options,
         buffer: VecDeque::new(),
+        skip_to: None,
         poll,
         done: false,
     };
@@ -49,6 +52,9 @@ pub(crate) fn catch_up<S: EventStore + Clone>(
         loop {
             if let Some(event) = st.buffer.pop_front() {
                 st.options.after = Some(event.position);
+                if st.buffer.is_empty() && st.skip_to > st.options.after {
+                    st.options.after = st.skip_to;
+                }
                 return Some((Ok(event), st));
             }
             // Mark the current wake-up as seen *before* reading, so a commit that lands between
@@ -56,7 +62,7 @@ pub(crate) fn catch_up<S: EventStore + Clone>(
             st.wake.borrow_and_update();
             let page = st
                 .store
-                .read_all(
+                .read_all_page(
                     ReadAll::forwards()
                         .filter(st.options.filter.clone())
                         .limit(PAGE_SIZE)
@@ -64,8 +70,16 @@ pub(crate) fn catch_up<S: EventStore + Clone>(
                 )
                 .await;
             match page {
-                Ok(events) if !events.is_empty() => st.buffer.extend(events),
-                Ok(_) => {
+                Ok(page) if !page.events.is_empty() => {
+                    // Resume after the whole scanned range once these are delivered: the events
+                    // in it that did not match need not be looked at again.
+                    st.skip_to = page.scanned_to;
+                    st.buffer.extend(page.events);
+                }
+                Ok(page) => {
+                    if page.scanned_to > st.options.after {
+                        st.options.after = page.scanned_to;
+                    }
                     tokio::select! {
                         changed = st.wake.changed() => {
                             if changed.is_err() {

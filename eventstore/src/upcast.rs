@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use crate::{
-    AllFilter, AppendResult, DeleteResult, EventData, EventStore, EventStream, ExpectedRevision,
-    Json, Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata, StreamName,
-    SubscribeAll, ValidationError, envelope::parse_event_type,
+    AllFilter, AllPage, AppendResult, DeleteResult, EventData, EventStore, EventStream,
+    ExpectedRevision, Json, Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata,
+    StreamName, SubscribeAll, ValidationError, envelope::parse_event_type,
 };
 
 type UpcastFn = dyn Fn(serde_json::Value) -> Result<serde_json::Value, String> + Send + Sync;
@@ -206,6 +206,15 @@ impl<S: EventStore> EventStore for Upcasting<S> {
     async fn read_all(&self, mut options: ReadAll) -> Result<Vec<RecordedEvent>> {
         options.filter = self.upcasters.widen(&options.filter);
         self.upcast_all(self.inner.read_all(options).await?)
+    }
+
+    async fn read_all_page(&self, mut options: ReadAll) -> Result<AllPage> {
+        options.filter = self.upcasters.widen(&options.filter);
+        let page = self.inner.read_all_page(options).await?;
+        Ok(AllPage {
+            events: self.upcast_all(page.events)?,
+            scanned_to: page.scanned_to,
+        })
     }
 
     fn subscribe_all(&self, mut options: SubscribeAll) -> EventStream {

@@ -53,6 +53,8 @@ macro_rules! conformance_tests {
             envelope_round_trips,
             subscription_catches_up_then_goes_live,
             subscription_resumes_after_checkpoint,
+            selective_subscription_misses_nothing,
+            read_all_page_reports_how_far_it_looked,
             racing_exact_appends_have_one_winner_per_revision,
             soft_delete_hides_the_stream_but_keeps_all,
             soft_deleted_stream_can_start_again,

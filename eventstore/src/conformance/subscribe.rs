@@ -6,7 +6,7 @@ use futures::StreamExt;
 
 use crate::{
     EventStore, ExpectedRevision, RecordedEvent, SubscribeAll,
-    conformance::{Scope, event, events},
+    conformance::{Scope, event, events, numbers},
 };
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -118,4 +118,87 @@ pub async fn subscription_resumes_after_checkpoint<S: EventStore + Clone>(store:
         .unwrap();
     let live = take(&mut sub, 1).await;
     assert_eq!(live[0].stream, scope.stream("b"));
+}
+
+/// A subscription whose filter matches a few events among many others (which the SQL stores skip
+/// over by how far each read looked) still delivers every match, in order, while writers of both
+/// kinds keep committing.
+pub async fn selective_subscription_misses_nothing<S: EventStore + Clone>(store: S) {
+    let wanted = Scope::new();
+    let noise = Scope::new();
+    let start = store.head_position().await.unwrap();
+    let mut sub = store.subscribe_all(SubscribeAll {
+        after: start,
+        filter: wanted.filter(),
+    });
+    let noisy = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for n in 0..200u64 {
+                let s = noise.stream(&format!("n{}", n % 7));
+                store
+                    .append(&s, ExpectedRevision::Any, vec![event(n)])
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let mut ids = Vec::new();
+    for n in 0..20u64 {
+        let r = store
+            .append(&wanted.stream("w"), ExpectedRevision::Any, vec![event(n)])
+            .await
+            .unwrap();
+        ids.push(r.position);
+        tokio::task::yield_now().await;
+    }
+    let got = take(&mut sub, 20).await;
+    noisy.await.unwrap();
+    assert_eq!(got.iter().map(|e| e.position).collect::<Vec<_>>(), ids);
+    let extra = tokio::time::timeout(Duration::from_millis(300), sub.next()).await;
+    assert!(extra.is_err(), "nothing more: {extra:?}");
+}
+
+/// [`EventStore::read_all_page`] keeps its promise: what it returns is what `read_all` returns,
+/// and `scanned_to` is at or past the last event returned, so resuming after it loses nothing.
+pub async fn read_all_page_reports_how_far_it_looked<S: EventStore>(store: S) {
+    let wanted = Scope::new();
+    let noise = Scope::new();
+    store
+        .append(&wanted.stream("a"), ExpectedRevision::Any, events(0, 2))
+        .await
+        .unwrap();
+    store
+        .append(&noise.stream("b"), ExpectedRevision::Any, events(10, 5))
+        .await
+        .unwrap();
+    let all = wanted.all(&store).await;
+    let page = store
+        .read_all_page(
+            crate::ReadAll::forwards()
+                .filter(wanted.filter())
+                .from(all[0].position),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.events, all[1..].to_vec());
+    let scanned = page.scanned_to.expect("something was scanned");
+    assert!(scanned >= all[1].position);
+    store
+        .append(&wanted.stream("a"), ExpectedRevision::Any, vec![event(2)])
+        .await
+        .unwrap();
+    let next = store
+        .read_all_page(
+            crate::ReadAll::forwards()
+                .filter(wanted.filter())
+                .from(scanned),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        numbers(&next.events),
+        [2],
+        "resuming after scanned_to loses nothing"
+    );
 }

@@ -24,9 +24,9 @@ use sqlx::{
 use tokio::sync::{mpsc, watch};
 
 use crate::{
-    AppendResult, CurrentRevision, DeleteResult, Error, EventData, EventStore, EventStream,
-    ExpectedRevision, Limits, Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata,
-    StreamName, SubscribeAll, ValidationError,
+    AllPage, AppendResult, CurrentRevision, DeleteResult, Error, EventData, EventStore,
+    EventStream, ExpectedRevision, Limits, Position, ReadAll, ReadStream, RecordedEvent, Result,
+    StreamMetadata, StreamName, SubscribeAll, ValidationError,
     port::{check_read_limit, validate_append, validate_stream_metadata},
     subscription,
 };
@@ -343,6 +343,11 @@ impl EventStore for PostgresEventStore {
     async fn read_all(&self, options: ReadAll) -> Result<Vec<RecordedEvent>> {
         check_read_limit(options.limit)?;
         read::read_all(&self.pool, &options).await
+    }
+
+    async fn read_all_page(&self, options: ReadAll) -> Result<AllPage> {
+        check_read_limit(options.limit)?;
+        read::read_all_page(&self.pool, &options).await
     }
 
     fn subscribe_all(&self, options: SubscribeAll) -> EventStream {

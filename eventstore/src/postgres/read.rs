@@ -6,8 +6,8 @@ use sqlx::{PgPool, Row, postgres::PgRow};
 use uuid::Uuid;
 
 use crate::{
-    Actor, Direction, Error, Json, Metadata, Position, ReadAll, ReadStream, RecordedEvent, Result,
-    StreamMetadata, StreamName, StreamStart,
+    Actor, AllPage, Direction, Error, Json, Metadata, Position, ReadAll, ReadStream, RecordedEvent,
+    Result, StreamMetadata, StreamName, StreamStart,
 };
 
 const EVENT_COLUMNS: &str = "e.tx_id, e.seq, s.name, e.revision, e.event_id, e.event_type, \
@@ -145,8 +145,42 @@ async fn begin_at_frontier(
 
 /// Reads a page of `$all`, only ever up to the frontier (see `shop_frontier` in the migration):
 /// events of transactions below it, a set no later commit can add to.
+/// A forward page shorter than its limit considered everything below the frontier.
+pub(super) async fn read_all_page(pool: &PgPool, options: &ReadAll) -> Result<AllPage> {
+    let (mut tx, frontier) = begin_at_frontier(pool).await?;
+    let events = read_all_in(&mut tx, frontier, options).await?;
+    let last = events.last().map(|e| e.position);
+    let scanned_to = if options.direction == Direction::Forwards && events.len() < options.limit {
+        newest_below(&mut tx, frontier).await?.max(last)
+    } else {
+        last
+    };
+    tx.commit().await?;
+    Ok(AllPage { events, scanned_to })
+}
+
+async fn newest_below(tx: &mut sqlx::PgConnection, frontier: i64) -> Result<Option<Position>> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT tx_id, seq FROM events WHERE tx_id < $1 ORDER BY tx_id DESC, seq DESC LIMIT 1",
+    )
+    .bind(frontier)
+    .fetch_optional(tx)
+    .await?;
+    Ok(row.map(|(tx, seq)| Position::new(tx as u64, seq as u64)))
+}
+
 pub(super) async fn read_all(pool: &PgPool, options: &ReadAll) -> Result<Vec<RecordedEvent>> {
     let (mut tx, frontier) = begin_at_frontier(pool).await?;
+    let events = read_all_in(&mut tx, frontier, options).await?;
+    tx.commit().await?;
+    Ok(events)
+}
+
+async fn read_all_in(
+    tx: &mut sqlx::PgConnection,
+    frontier: i64,
+    options: &ReadAll,
+) -> Result<Vec<RecordedEvent>> {
     let mut sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream_id \
          WHERE e.tx_id < $1"
@@ -195,25 +229,17 @@ pub(super) async fn read_all(pool: &PgPool, options: &ReadAll) -> Result<Vec<Rec
     }
     let rows = query
         .bind(to_i64(options.limit as u64))
-        .fetch_all(&mut *tx)
+        .fetch_all(tx)
         .await?;
-    tx.commit().await?;
     rows.iter().map(event_from_row).collect()
 }
 
 /// The newest position readers can see.
 pub(super) async fn head_position(pool: &PgPool) -> Result<Option<Position>> {
     let (mut tx, frontier) = begin_at_frontier(pool).await?;
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT tx_id, seq FROM events \
-         WHERE tx_id < $1 \
-         ORDER BY tx_id DESC, seq DESC LIMIT 1",
-    )
-    .bind(frontier)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let head = newest_below(&mut tx, frontier).await?;
     tx.commit().await?;
-    Ok(row.map(|(tx, seq)| Position::new(tx as u64, seq as u64)))
+    Ok(head)
 }
 
 /// A stream's metadata (defaults when none was set).

@@ -33,9 +33,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use self::writer::{Request, Writer};
 use crate::{
-    AppendResult, DeleteResult, Error, EventData, EventStore, EventStream, ExpectedRevision,
-    Limits, Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata, StreamName,
-    SubscribeAll,
+    AllPage, AppendResult, DeleteResult, Error, EventData, EventStore, EventStream,
+    ExpectedRevision, Limits, Position, ReadAll, ReadStream, RecordedEvent, Result, StreamMetadata,
+    StreamName, SubscribeAll,
     port::{check_read_limit, validate_append, validate_stream_metadata},
     subscription,
 };
@@ -271,6 +271,12 @@ impl EventStore for SqliteEventStore {
     async fn read_all(&self, options: ReadAll) -> Result<Vec<RecordedEvent>> {
         check_read_limit(options.limit)?;
         self.read(move |conn| read::read_all(conn, &options)).await
+    }
+
+    async fn read_all_page(&self, options: ReadAll) -> Result<AllPage> {
+        check_read_limit(options.limit)?;
+        self.read(move |conn| read::read_all_page(conn, &options))
+            .await
     }
 
     fn subscribe_all(&self, options: SubscribeAll) -> EventStream {

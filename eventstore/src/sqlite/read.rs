@@ -6,8 +6,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params_from_iter, types::Valu
 use uuid::Uuid;
 
 use crate::{
-    Actor, Direction, Error, Json, Metadata, Position, ReadAll, ReadStream, RecordedEvent, Result,
-    StreamMetadata, StreamName, StreamStart,
+    Actor, AllPage, Direction, Error, Json, Metadata, Position, ReadAll, ReadStream, RecordedEvent,
+    Result, StreamMetadata, StreamName, StreamStart,
 };
 
 const EVENT_COLUMNS: &str = "e.position, s.name, e.revision, e.event_id, e.event_type, e.data, \
@@ -181,6 +181,24 @@ pub(super) fn read_all(conn: &Connection, options: &ReadAll) -> Result<Vec<Recor
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(params), event_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// [`read_all`] plus how far it looked, in one snapshot: a forward page shorter than its limit
+/// considered everything up to the head.
+pub(super) fn read_all_page(conn: &Connection, options: &ReadAll) -> Result<AllPage> {
+    conn.execute_batch("BEGIN")?;
+    let page = (|| {
+        let events = read_all(conn, options)?;
+        let scanned_to = if options.direction == Direction::Forwards && events.len() < options.limit
+        {
+            head_position(conn)?.max(events.last().map(|e| e.position))
+        } else {
+            events.last().map(|e| e.position)
+        };
+        Ok(AllPage { events, scanned_to })
+    })();
+    conn.execute_batch("COMMIT")?;
+    page
 }
 
 /// A stream's metadata (defaults when none was set).
