@@ -84,7 +84,11 @@ struct Inner {
 struct ReaderPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    permits: Arc<tokio::sync::Semaphore>,
 }
+
+/// Reads running at once on a file store (each on its own connection).
+const MAX_READERS: usize = 16;
 
 impl ReaderPool {
     fn take(&self) -> rusqlite::Result<Connection> {
@@ -101,7 +105,7 @@ impl ReaderPool {
 
     fn put_back(&self, conn: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < 16 {
+        if idle.len() < MAX_READERS {
             idle.push(conn);
         }
     }
@@ -145,6 +149,7 @@ impl SqliteEventStore {
         let readers = ReaderPool {
             path: path.clone(),
             idle: Mutex::new(Vec::new()),
+            permits: Arc::new(tokio::sync::Semaphore::new(MAX_READERS)),
         };
         Self::start(conn, Some(readers), Some(lock), options)
     }
@@ -206,9 +211,18 @@ impl SqliteEventStore {
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         match &self.inner.readers {
-            Some(_) => {
+            Some(readers) => {
+                // Bounded: a burst of reads waits here instead of opening a connection (and a
+                // blocking thread) each.
+                let permit = readers
+                    .permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(Error::backend)?;
                 let inner = self.inner.clone();
                 tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
                     let pool = inner.readers.as_ref().expect("file stores have readers");
                     let conn = pool.take()?;
                     let result = f(&conn);
