@@ -319,3 +319,40 @@ async fn a_transaction_that_wrote_first_cannot_append() {
         "{message}"
     );
 }
+
+/// A store whose events carry transaction ids ahead of the cluster's (restored into another
+/// cluster) is refused at connect: new positions would sort before the old ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_from_another_cluster_is_refused() {
+    let Some((url, schema, store)) = setup().await else {
+        eprintln!("skipped: TEST_DATABASE_URL not set");
+        return;
+    };
+    let scope = Scope::new();
+    store
+        .append(
+            &scope.stream("a"),
+            ExpectedRevision::NoStream,
+            vec![event(0)],
+        )
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {schema}.events SET tx_id = tx_id + 1000000000000"
+    )))
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let options = PostgresOptions {
+        schema: Some(schema),
+        ..Default::default()
+    };
+    let refused = PostgresEventStore::connect(&url, options)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("restored into another cluster"),
+        "{refused}"
+    );
+}

@@ -14,22 +14,25 @@ $$;
 -- snapshot was taken (its events, if any, are invisible to this snapshot). Running transactions
 -- without the lock can never append (shop_append refuses a transaction that got its id without
 -- taking the lock first), so they do not hold readers back. One read of pg_locks gives both the
--- running transactions and the lock holders consistently.
+-- running transactions and the lock holders consistently. Lock rows are matched by backend pid,
+-- never by virtualtransaction: pg_locks reads that live from the backend, and a committing
+-- backend resets it while it still holds its locks (a review reproduced a skipped event that
+-- way). Rows without a pid (prepared transactions) are never ruled out.
 CREATE FUNCTION shop_frontier() RETURNS BIGINT LANGUAGE sql STABLE AS $$
     WITH locks AS MATERIALIZED (
-        SELECT locktype, transactionid::text::bigint AS xid32, virtualtransaction,
+        SELECT locktype, transactionid::text::bigint AS xid32, pid,
                classid, objid, objsubid, mode, granted
           FROM pg_locks
     ),
     writers AS (
-        SELECT virtualtransaction FROM locks
-         WHERE locktype = 'advisory' AND granted AND objsubid = 2
+        SELECT pid FROM locks
+         WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND pid IS NOT NULL
            AND classid::bigint = 1936224112 AND objid::bigint = shop_append_lock_key()
     ),
     idle_holders AS (
         SELECT xid32 FROM locks
          WHERE locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted
-           AND virtualtransaction NOT IN (SELECT virtualtransaction FROM writers)
+           AND pid IS NOT NULL AND pid NOT IN (SELECT pid FROM writers)
     )
     SELECT coalesce(
         (SELECT min(x::text::bigint)

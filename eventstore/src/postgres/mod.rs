@@ -109,6 +109,7 @@ impl PostgresEventStore {
         MIGRATOR.run(&pool).await.map_err(|e| {
             Error::backend(anyhow::Error::new(e).context("Failed to migrate the event store"))
         })?;
+        check_cluster(&pool).await?;
         // Channel names are at most 63 bytes and schema names may be that long already: both
         // sides hash the schema name the same way (see `shop_append`).
         let channel: String =
@@ -138,6 +139,32 @@ impl PostgresEventStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// Refuses a server the position scheme cannot work on: a standby (its snapshots list no running
+/// transactions, so the frontier would run ahead), or a cluster whose transaction ids are behind
+/// the stored events' (a restore into another cluster: new positions would sort before old ones).
+async fn check_cluster(pool: &PgPool) -> Result<()> {
+    let (standby, newest, next): (bool, Option<i64>, i64) = sqlx::query_as(
+        "SELECT pg_is_in_recovery(), (SELECT max(tx_id) FROM events), \
+                pg_snapshot_xmax(pg_current_snapshot())::text::bigint",
+    )
+    .fetch_one(pool)
+    .await?;
+    if standby {
+        return Err(Error::backend(anyhow::anyhow!(
+            "the Postgres event store needs the primary server; this one is a standby"
+        )));
+    }
+    if newest.is_some_and(|n| n >= next) {
+        return Err(Error::backend(anyhow::anyhow!(
+            "stored events carry transaction ids (up to {}) at or beyond this cluster's next one \
+             ({next}): the database was probably restored into another cluster, and new events \
+             would sort before old ones; see docs/adr/0002-postgres-positions.md",
+            newest.unwrap_or_default()
+        )));
+    }
+    Ok(())
 }
 
 /// Sends `NOTIFY` for this process's appends, outside their transactions and at most one at a

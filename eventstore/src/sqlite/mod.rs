@@ -104,6 +104,10 @@ impl ReaderPool {
     }
 
     fn put_back(&self, conn: Connection) {
+        if !conn.is_autocommit() {
+            // Left inside a transaction by a failed read: its snapshot is stale. Drop it.
+            return;
+        }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < MAX_READERS {
             idle.push(conn);

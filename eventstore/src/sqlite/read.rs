@@ -187,7 +187,7 @@ pub(super) fn read_all(conn: &Connection, options: &ReadAll) -> Result<Vec<Recor
 /// considered everything up to the head.
 pub(super) fn read_all_page(conn: &Connection, options: &ReadAll) -> Result<AllPage> {
     conn.execute_batch("BEGIN")?;
-    let page = (|| {
+    let page = (|| -> Result<AllPage> {
         let events = read_all(conn, options)?;
         let scanned_to = if options.direction == Direction::Forwards && events.len() < options.limit
         {
@@ -197,7 +197,12 @@ pub(super) fn read_all_page(conn: &Connection, options: &ReadAll) -> Result<AllP
         };
         Ok(AllPage { events, scanned_to })
     })();
-    conn.execute_batch("COMMIT")?;
+    // A read-only transaction: ending it cannot lose anything, and it must end (the connection
+    // goes back to the pool).
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e.into());
+    }
     page
 }
 
