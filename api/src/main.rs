@@ -1,17 +1,18 @@
-//! The `shop` binary: parses the command line and runs the chosen job.
+//! The `shop` binary: parses the command line and runs the chosen job. Failures print one readable
+//! line (with their causes) and exit with status 1.
 
 use clap::Parser as _;
 use shop_api::cli::{Bench, Cli, Command};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let result = match Cli::parse().command {
         Command::Serve => {
             eprintln!(
                 "shop: the HTTP server is not built yet (it arrives with the REST API issue); \
@@ -20,5 +21,9 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
         Command::Bench(Bench::Eventstore(options)) => shop_eventstore::bench::run(options).await,
+    };
+    if let Err(err) = result {
+        eprintln!("shop: {err:#}");
+        std::process::exit(1);
     }
 }

@@ -23,9 +23,9 @@ use crate::{
 /// What to measure.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchOptions {
-    /// Which stores: `sqlite`, `postgres` or `all` (Postgres needs --database-url).
-    #[arg(long, default_value = "all")]
-    pub store: String,
+    /// Which stores (Postgres needs --database-url).
+    #[arg(long, value_enum, default_value_t = BenchStore::All)]
+    pub store: BenchStore,
     /// Postgres URL for the Postgres runs (a fresh schema is created and dropped).
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
@@ -38,6 +38,17 @@ pub struct BenchOptions {
     /// Directory for the SQLite file and the fsync probe (on the disk being measured).
     #[arg(long, default_value = "./data/bench")]
     pub dir: PathBuf,
+}
+
+/// The stores `shop bench eventstore` can measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchStore {
+    /// The embedded SQLite store.
+    Sqlite,
+    /// The Postgres store.
+    Postgres,
+    /// Both (Postgres only when a URL is given).
+    All,
 }
 
 /// One append scenario's figures.
@@ -63,6 +74,10 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         options.writers > 0 && options.seconds > 0,
         "--writers and --seconds must be at least 1"
     );
+    anyhow::ensure!(
+        options.store != BenchStore::Postgres || options.database_url.is_some(),
+        "--database-url (or DATABASE_URL) is needed to benchmark Postgres"
+    );
     std::fs::create_dir_all(&options.dir)
         .with_context(|| format!("Failed to create {}", options.dir.display()))?;
     let fsyncs = fsync_rate(&options.dir)?;
@@ -73,8 +88,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     );
     println!("| store | scenario | events/s | appends/s | p50 | p99 | max |");
     println!("|---|---|---|---|---|---|---|");
-    let want = |s: &str| options.store == "all" || options.store == s;
-    if want("sqlite") {
+    let want = |s: BenchStore| options.store == BenchStore::All || options.store == s;
+    if want(BenchStore::Sqlite) {
         let path = options
             .dir
             .join(format!("bench-{}.db", Uuid::new_v4().simple()));
@@ -86,12 +101,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         }
         let _ = std::fs::remove_file(path.with_extension("lock"));
     }
-    if want("postgres") {
+    if want(BenchStore::Postgres) {
         let Some(url) = &options.database_url else {
-            anyhow::ensure!(
-                options.store != "postgres",
-                "--database-url is needed for postgres"
-            );
             println!("\n(postgres skipped: no --database-url / DATABASE_URL)");
             return Ok(());
         };

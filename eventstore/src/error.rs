@@ -93,8 +93,10 @@ pub enum Error {
     Upcast(#[from] UpcastError),
     /// The store failed or could not be reached. Retry later; an append that failed this way may or
     /// may not have been written, and retrying it with the same event ids is safe.
+    // The whole cause chain is in the message (`{:#}`), and not repeated as `source()`, so the
+    // error prints once whether a caller shows it with `{}` or walks its chain.
     #[error("event store failure: {0:#}")]
-    Backend(#[source] anyhow::Error),
+    Backend(anyhow::Error),
 }
 
 impl Error {
