@@ -18,26 +18,47 @@ use uuid::Uuid;
 
 mod support;
 
-/// Appends one event to `stream` inside an explicit transaction that the caller commits or rolls
-/// back: the store's own append function, on a connection of our own.
-async fn begin_append(conn: &mut PgConnection, schema: &str, stream: &str) -> Uuid {
-    let id = Uuid::new_v4();
-    sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
-    let status: String = sqlx::query_scalar(
+/// The store's own append function called directly, for one event to `stream`, on a connection
+/// whose `search_path` is the store's schema.
+async fn raw_append(
+    conn: &mut PgConnection,
+    stream: &str,
+    id: Uuid,
+) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar(
         "SELECT status FROM shop_append($1, 'any', NULL, ARRAY[$2]::uuid[], \
-         ARRAY['test.Slow.v1'], ARRAY['{}'], ARRAY[gen_random_uuid()], ARRAY[gen_random_uuid()], \
+         ARRAY['test.Raw.v1'], ARRAY['{}'], ARRAY[gen_random_uuid()], ARRAY[gen_random_uuid()], \
          ARRAY['system'], ARRAY['gap-test'], ARRAY[now()], ARRAY[1], ARRAY[NULL]::text[])",
     )
     .bind(stream)
     .bind(id)
-    .fetch_one(&mut *conn)
+    .fetch_one(conn)
     .await
-    .unwrap();
-    assert_eq!(status, "ok");
+}
+
+async fn use_schema(conn: &mut PgConnection, schema: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+}
+
+/// Opens a transaction that holds a transaction id without having appended anything.
+async fn begin_with_an_id(conn: &mut PgConnection) {
+    sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+}
+
+/// Appends one event to `stream` inside an explicit transaction that the caller commits or rolls
+/// back: the store's own append function, on a connection of our own.
+async fn begin_append(conn: &mut PgConnection, schema: &str, stream: &str) -> Uuid {
+    let id = Uuid::new_v4();
+    use_schema(conn, schema).await;
+    sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
+    assert_eq!(raw_append(conn, stream, id).await.unwrap(), "ok");
     id
 }
 
@@ -250,11 +271,7 @@ async fn unrelated_open_transactions_do_not_hold_readers_back() {
         return;
     };
     let mut bystander = PgConnection::connect(&url).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut bystander).await.unwrap();
-    let _: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
-        .fetch_one(&mut bystander)
-        .await
-        .unwrap();
+    begin_with_an_id(&mut bystander).await;
     let scope = Scope::new();
     let r = store
         .append(
@@ -297,22 +314,9 @@ async fn a_transaction_that_wrote_first_cannot_append() {
         return;
     };
     let mut conn = PgConnection::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
-    let _: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    let refused = sqlx::query_scalar::<_, String>(
-        "SELECT status FROM shop_append('late-1', 'any', NULL, ARRAY[gen_random_uuid()], \
-         ARRAY['test.Late.v1'], ARRAY['{}'], ARRAY[gen_random_uuid()], ARRAY[gen_random_uuid()], \
-         ARRAY['system'], ARRAY['t'], ARRAY[now()], ARRAY[1], ARRAY[NULL]::text[])",
-    )
-    .fetch_one(&mut conn)
-    .await;
+    use_schema(&mut conn, &schema).await;
+    begin_with_an_id(&mut conn).await;
+    let refused = raw_append(&mut conn, "late-1", Uuid::new_v4()).await;
     let message = refused.expect_err("refused").to_string();
     assert!(
         message.contains("must come before any other write"),
