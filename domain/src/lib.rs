@@ -1,4 +1,32 @@
-//! The shop's business rules as pure deciders: `initial`, `evolve(state, event)` and
-//! `decide(state, command)`, plus money and pricing. No IO, no clock, no randomness: time and ids
-//! arrive with each command. The aggregates themselves arrive with the domain issue; this crate is
-//! the place they go.
+//! The shop's business rules as pure deciders: `initial` (the state's `Default`),
+//! `evolve(state, event)` and `decide(state, command, context)`, plus money, ids and pricing.
+//! No IO, no clock, no randomness: time arrives in the [`Context`] and ids inside each command, so
+//! every rule is a plain function tested with given/when/then ([`testing`], feature `testing`).
+//!
+//! One folder per aggregate (`command.rs`, `event.rs`, `state.rs`, `decide.rs`, `tests.rs`):
+//! [`product`], [`inventory`], [`cart`], [`order`], [`payment`], [`promotion`]; [`pricing`] holds
+//! the pure price, discount, tax and shipping calculations they share.
+
+pub mod address;
+pub mod aggregate;
+pub mod cart;
+pub mod discount;
+pub mod ids;
+pub mod inventory;
+pub mod money;
+pub mod order;
+pub mod payment;
+pub mod pricing;
+pub mod product;
+pub mod promotion;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use address::{Address, AddressError};
+pub use aggregate::{Aggregate, Context, stream_name};
+pub use discount::Discount;
+pub use ids::{
+    CartId, CustomerId, InvalidId, OrderId, PaymentId, ProductId, PromoCode, ReviewId, Sku,
+    WarehouseId,
+};
+pub use money::{Currency, Money, MoneyError};

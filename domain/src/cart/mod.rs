@@ -1,0 +1,1 @@
+//! cart (in progress).
