@@ -1,3 +1,29 @@
-//! Command handling: load an aggregate's stream, decide, append with the exact expected revision,
-//! retry on conflict. Process managers (the checkout saga) and the durable deadline scheduler live
-//! here too. Built on the `shop-eventstore` port; the handlers arrive with the domain issue.
+//! Command handling: the write side's machinery. A [`CommandHandler`] per aggregate loads a
+//! stream (held in memory while busy, else from a snapshot and the tail, else from the start),
+//! decides with the pure domain, appends with the exact expected revision and, when another writer
+//! got there first, reloads and decides again with bounded, jittered retries. Commands for one
+//! stream are queued and decided in batches, one append per batch, which is what lets a single hot
+//! SKU sell out in a flash sale without a storm of conflicts. Every command carries an id; the
+//! events it writes have ids derived from it, and a retried command answers its original outcome.
+//!
+//! Process managers (the checkout saga) and the durable deadline scheduler will live here too.
+
+mod cache;
+mod clock;
+pub mod codec;
+mod config;
+mod envelope;
+mod error;
+mod handler;
+mod outcome;
+mod recent;
+pub mod snapshot;
+mod stream;
+mod worker;
+
+pub use clock::{Clock, IdGenerator, ManualClock, RandomIds, SequentialIds, SystemClock};
+pub use config::HandlerConfig;
+pub use envelope::{Command, event_id};
+pub use error::CommandError;
+pub use handler::{CommandHandler, HandleResult, HandlerStats};
+pub use outcome::Outcome;

@@ -61,7 +61,7 @@ pub enum ValidationError {
 }
 
 /// Everything a port operation can fail with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
     /// The caller's input was refused; nothing was written.
     #[error(transparent)]
@@ -95,14 +95,15 @@ pub enum Error {
     /// may not have been written, and retrying it with the same event ids is safe.
     // The whole cause chain is in the message (`{:#}`), and not repeated as `source()`, so the
     // error prints once whether a caller shows it with `{}` or walks its chain.
+    // Shared, so one failure can be reported to every command of a batch.
     #[error("event store failure: {0:#}")]
-    Backend(anyhow::Error),
+    Backend(std::sync::Arc<anyhow::Error>),
 }
 
 impl Error {
     /// Wraps an adapter failure.
     pub fn backend(err: impl Into<anyhow::Error>) -> Self {
-        Self::Backend(err.into())
+        Self::Backend(std::sync::Arc::new(err.into()))
     }
 
     /// True for failures worth retrying as they are (the store, not the request, was at fault).

@@ -32,6 +32,8 @@ mod revision;
 pub mod sqlite;
 mod stream_name;
 mod subscription;
+#[cfg(feature = "conformance")]
+pub mod test_support;
 mod upcast;
 
 pub use envelope::{Actor, EventData, Json, Metadata, RecordedEvent};

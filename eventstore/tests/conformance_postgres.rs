@@ -9,7 +9,7 @@ use shop_eventstore::{
     postgres::{PostgresEventStore, PostgresOptions},
 };
 
-mod support;
+use shop_eventstore::test_support as support;
 
 async fn fresh(limits: Limits) -> Option<PostgresEventStore> {
     let url = support::postgres_url()?;

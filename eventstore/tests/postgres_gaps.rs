@@ -16,7 +16,7 @@ use shop_eventstore::{
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-mod support;
+use shop_eventstore::test_support as support;
 
 /// The store's own append function called directly, for one event to `stream`, on a connection
 /// whose `search_path` is the store's schema.

@@ -1,6 +1,5 @@
-//! Shared by the adapter test files: where the test servers are, and whether they are required.
-
-#![allow(dead_code)]
+//! For test suites of this and other crates: where the test servers are, whether they are
+//! required, and fresh Postgres schemas.
 
 /// The test database, from `TEST_DATABASE_URL`. Missing: `None` (the Postgres cases skip with a
 /// note), unless `SHOP_REQUIRE_POSTGRES=1`, which makes it a failure — CI sets that, so a broken
@@ -46,4 +45,25 @@ pub async fn fresh_schema(url: &str, prefix: &str) -> String {
         }
     }
     format!("{prefix}_{now}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A fresh schema name on the test database (prefix `prefix`), or `None` when no test database
+/// is configured (and none is required).
+pub async fn postgres_schema(prefix: &str) -> Option<String> {
+    let url = postgres_url()?;
+    Some(fresh_schema(&url, prefix).await)
+}
+
+/// A Postgres event store in `schema` (created if missing). Call it twice with the same schema to
+/// get two stores as two processes would open them.
+pub async fn postgres_store_in(schema: &str) -> crate::postgres::PostgresEventStore {
+    let url = postgres_url().expect("a test database");
+    let options = crate::postgres::PostgresOptions {
+        schema: Some(schema.to_owned()),
+        max_connections: 8,
+        ..Default::default()
+    };
+    crate::postgres::PostgresEventStore::connect(&url, options)
+        .await
+        .expect("connect to TEST_DATABASE_URL")
 }
