@@ -27,7 +27,10 @@ async fn event_types(store: &dyn EventStore, stream: &str) -> BTreeMap<String, u
     let mut from = 0;
     loop {
         let page = store
-            .read_stream(&stream, ReadStream::forwards().from_revision(from).limit(1000))
+            .read_stream(
+                &stream,
+                ReadStream::forwards().from_revision(from).limit(1000),
+            )
             .await
             .unwrap();
         for e in &page {
@@ -48,7 +51,11 @@ async fn reserve_race(a: Arc<dyn EventStore>, b: Arc<dyn EventStore>) {
 
     let attempts = (0..BUYERS).map(|n| {
         // Alternate buyers between the two "processes".
-        let h = if n % 2 == 0 { first.clone() } else { second.clone() };
+        let h = if n % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
         let command = reserve_one(&sku_id, n);
         let sku_id = sku_id.clone();
         tokio::spawn(async move { h.handle(&sku_id, command).await })
@@ -70,11 +77,17 @@ async fn reserve_race(a: Arc<dyn EventStore>, b: Arc<dyn EventStore>) {
         }
     }
     assert!(other.is_empty(), "unexpected failures: {other:?}");
-    assert_eq!((reserved, out_of_stock), (UNITS as usize, BUYERS - UNITS as usize));
+    assert_eq!(
+        (reserved, out_of_stock),
+        (UNITS as usize, BUYERS - UNITS as usize)
+    );
 
     // The log agrees: one receipt and exactly 500 reservations.
     let counts = event_types(a.as_ref(), "inventory-FLASH-1").await;
-    assert_eq!(counts.get("inventory.StockReserved.v1"), Some(&(UNITS as usize)));
+    assert_eq!(
+        counts.get("inventory.StockReserved.v1"),
+        Some(&(UNITS as usize))
+    );
     assert_eq!(counts.get("inventory.StockReceived.v1"), Some(&1));
     assert_eq!(counts.values().sum::<usize>(), UNITS as usize + 1);
 
@@ -130,7 +143,11 @@ async fn redemption_race(a: Arc<dyn EventStore>, b: Arc<dyn EventStore>) {
         .unwrap();
 
     let attempts = (0..REDEMPTIONS).map(|n| {
-        let h = if n % 2 == 0 { first.clone() } else { second.clone() };
+        let h = if n % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
         let code = code.clone();
         let body = PromotionCommand::RedeemPromotion {
             order_id: order(n),
@@ -143,7 +160,9 @@ async fn redemption_race(a: Arc<dyn EventStore>, b: Arc<dyn EventStore>) {
     for result in join_all(attempts).await {
         match result.unwrap() {
             Ok(_) => redeemed += 1,
-            Err(CommandError::Rejected(PromotionRejection::UsageLimitReached { limit, .. })) => {
+            Err(CommandError::Rejected(PromotionRejection::UsageLimitReached {
+                limit, ..
+            })) => {
                 assert_eq!(limit, LIMIT);
                 refused += 1
             }
@@ -151,9 +170,15 @@ async fn redemption_race(a: Arc<dyn EventStore>, b: Arc<dyn EventStore>) {
         }
     }
     assert!(other.is_empty(), "unexpected failures: {other:?}");
-    assert_eq!((redeemed, refused), (LIMIT as usize, REDEMPTIONS - LIMIT as usize));
+    assert_eq!(
+        (redeemed, refused),
+        (LIMIT as usize, REDEMPTIONS - LIMIT as usize)
+    );
     let counts = event_types(a.as_ref(), "promotion-FLASH100").await;
-    assert_eq!(counts.get("promotion.PromotionRedeemed.v1"), Some(&(LIMIT as usize)));
+    assert_eq!(
+        counts.get("promotion.PromotionRedeemed.v1"),
+        Some(&(LIMIT as usize))
+    );
     let (state, _) = handler::<Promotion>(a).load(&code).await.unwrap();
     assert_eq!(state.usage_count(), LIMIT);
     assert_eq!(state.remaining_uses(), Some(0));
