@@ -26,4 +26,6 @@ pub enum Command {
 pub enum Bench {
     /// Event store append and read throughput, on SQLite and Postgres.
     Eventstore(shop_eventstore::bench::BenchOptions),
+    /// A flash sale on one SKU through the command handler, on SQLite and Postgres.
+    FlashSale(shop_commands::bench::FlashSaleOptions),
 }

@@ -21,6 +21,7 @@ async fn main() {
             std::process::exit(2);
         }
         Command::Bench(Bench::Eventstore(options)) => shop_eventstore::bench::run(options).await,
+        Command::Bench(Bench::FlashSale(options)) => shop_commands::bench::run(options).await,
     };
     if let Err(err) = result {
         eprintln!("shop: {err:#}");

@@ -8,6 +8,7 @@
 //!
 //! Process managers (the checkout saga) and the durable deadline scheduler will live here too.
 
+pub mod bench;
 mod cache;
 mod clock;
 pub mod codec;
