@@ -77,7 +77,14 @@ pub(crate) struct Counters {
     pub events: AtomicU64,
     pub overloaded: AtomicU64,
     pub loads: AtomicU64,
-    pub snapshots: AtomicU64,
+    /// Shared with the background tasks that write snapshots.
+    pub snapshots: Arc<AtomicU64>,
+}
+
+impl Counters {
+    pub fn snapshots_counter(&self) -> Arc<AtomicU64> {
+        self.snapshots.clone()
+    }
 }
 
 /// A copy of a handler's counters.

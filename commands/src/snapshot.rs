@@ -81,41 +81,62 @@ pub(crate) struct Pending {
     data: Json,
 }
 
-/// Serialises the state held for `stream`; `None` if it is larger than `max_bytes`.
-pub(crate) fn prepare<A: Aggregate>(
+/// What a snapshot is made of, copied out of the worker so serialising it (which takes time in
+/// proportion to the state) happens off the stream's hot path.
+#[derive(Debug)]
+pub(crate) struct Taken<S> {
+    pub stream: StreamName,
+    pub revision: u64,
+    pub position: Option<Position>,
+    pub recent: RecentSnapshot,
+    pub state: S,
+}
+
+/// Copies what a snapshot of the held state needs; `None` for a stream with no events.
+pub(crate) fn take<A: Aggregate>(
     stream: &StreamName,
     held: &StreamState<A>,
-    max_bytes: usize,
-) -> Option<Pending> {
-    let revision = held.revision?;
+) -> Option<Taken<A::State>> {
+    Some(Taken {
+        stream: stream.clone(),
+        revision: held.revision?,
+        position: held.last_position,
+        recent: held.recent.snapshot(RECENT_IN_SNAPSHOT),
+        state: held.state.clone(),
+    })
+}
+
+/// Serialises a taken snapshot; `None` if it is larger than `max_bytes`.
+pub(crate) fn prepare<A: Aggregate>(taken: Taken<A::State>, max_bytes: usize) -> Option<Pending> {
     let doc = Document {
         category: A::CATEGORY.to_owned(),
         snapshot_version: A::SNAPSHOT_VERSION,
-        revision,
-        position: held.last_position,
-        recent: held.recent.snapshot(RECENT_IN_SNAPSHOT),
-        state: &held.state,
+        revision: taken.revision,
+        position: taken.position,
+        recent: taken.recent,
+        state: &taken.state,
     };
     let data = Json::encode(&doc).ok()?;
     if data.len() > max_bytes {
-        tracing::debug!(%stream, bytes = data.len(), "state too large to snapshot");
+        tracing::debug!(stream = %taken.stream, bytes = data.len(), "state too large to snapshot");
         return None;
     }
     Some(Pending {
-        stream: stream.clone(),
-        revision,
+        stream: taken.stream,
+        revision: taken.revision,
         data,
     })
 }
 
-/// Writes a prepared snapshot. Failures are logged, not returned: a snapshot is an optimisation.
+/// Writes a prepared snapshot; says whether it was written. Failures are logged, not returned: a
+/// snapshot is an optimisation.
 pub(crate) async fn write(
     store: &dyn EventStore,
     pending: Pending,
     now: chrono::DateTime<chrono::Utc>,
-) {
+) -> bool {
     let Some(name) = snapshot_stream(&pending.stream) else {
-        return;
+        return false;
     };
     let id = Uuid::new_v5(
         &NAMESPACE,
@@ -140,8 +161,12 @@ pub(crate) async fn write(
             if let Err(e) = store.set_stream_metadata(&name, keep_one).await {
                 tracing::warn!(stream = %name, error = %e, "could not limit the snapshot stream");
             }
+            true
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(stream = %pending.stream, error = %e, "snapshot not written"),
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(stream = %pending.stream, error = %e, "snapshot not written");
+            false
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! One aggregate stream held in memory: folded state, revision, and the window of recent command
 //! ids; loaded from a snapshot and the tail, and kept up with the tail.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
 use shop_domain::Aggregate;
 use shop_eventstore::{
     Error as StoreError, EventStore, Position, ReadStream, RecordedEvent, StreamName,
@@ -30,6 +33,8 @@ pub(crate) struct StreamState<A: Aggregate> {
     /// Revision the newest snapshot was taken at, and when to try the next one.
     pub snapshot_revision: Option<u64>,
     pub next_snapshot_at: u64,
+    /// Set (in the background) when the state was found too large to snapshot.
+    pub snapshot_oversized: Arc<AtomicBool>,
 }
 
 impl<A: Aggregate> StreamState<A> {
@@ -41,6 +46,7 @@ impl<A: Aggregate> StreamState<A> {
             recent: Recent::new(recent_window),
             snapshot_revision: None,
             next_snapshot_at: 0,
+            snapshot_oversized: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -58,6 +64,7 @@ impl<A: Aggregate> StreamState<A> {
             recent: Recent::restore(recent_window, recent),
             snapshot_revision: Some(revision),
             next_snapshot_at: 0,
+            snapshot_oversized: Arc::new(AtomicBool::new(false)),
         }
     }
 

@@ -380,19 +380,37 @@ async fn append<A: Aggregate>(
     }
 }
 
+/// Takes a snapshot when one is due. Only the copy of the state happens here; serialising and
+/// writing it run in the background, so a long stream's snapshot does not stall its commands. A
+/// state found too large to snapshot is not copied again while this worker holds it.
 fn maybe_snapshot<A: Aggregate>(inner: &Inner<A>, stream: &StreamName, h: &mut StreamState<A>) {
     let Some(revision) = h.revision else { return };
-    if revision < h.next_snapshot_at {
+    if revision < h.next_snapshot_at || h.snapshot_oversized.load(Ordering::Relaxed) {
         return;
     }
     h.next_snapshot_at = next_snapshot_at(&inner.config, Some(revision));
-    if let Some(pending) = snapshot::prepare(stream, h, inner.config.snapshot_max_bytes) {
-        h.snapshot_revision = Some(revision);
-        inner.stats.snapshots.fetch_add(1, Ordering::Relaxed);
-        let store = inner.store.clone();
-        let now = inner.clock.now();
-        tokio::spawn(async move { snapshot::write(store.as_ref(), pending, now).await });
-    }
+    let Some(taken) = snapshot::take(stream, h) else {
+        return;
+    };
+    h.snapshot_revision = Some(revision);
+    let store = inner.store.clone();
+    let now = inner.clock.now();
+    let max_bytes = inner.config.snapshot_max_bytes;
+    let oversized = h.snapshot_oversized.clone();
+    let written = inner.stats.snapshots_counter();
+    tokio::spawn(async move {
+        let prepared =
+            tokio::task::spawn_blocking(move || snapshot::prepare::<A>(taken, max_bytes)).await;
+        match prepared {
+            Ok(Some(pending)) => {
+                if snapshot::write(store.as_ref(), pending, now).await {
+                    written.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok(None) => oversized.store(true, Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %e, "snapshot task failed"),
+        }
+    });
 }
 
 /// Full jitter: a random pause up to `base × 2^attempt`, capped.
