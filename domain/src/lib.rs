@@ -1,7 +1,7 @@
 //! The shop's business rules as pure deciders: `initial` (the state's `Default`),
 //! `evolve(state, event)` and `decide(state, command, context)`, plus money, ids and pricing.
 //! No IO, no clock, no randomness: time arrives in the [`Context`] and ids inside each command, so
-//! every rule is a plain function tested with given/when/then ([`testing`], feature `testing`).
+//! every rule is a plain function tested with given/when/then (module `testing`, feature `testing`).
 //!
 //! One folder per aggregate (`command.rs`, `event.rs`, `state.rs`, `decide.rs`, `tests.rs`):
 //! [`product`], [`inventory`], [`cart`], [`order`], [`payment`], [`promotion`]; [`pricing`] holds
