@@ -50,6 +50,25 @@ impl<C> Command<C> {
         self
     }
 
+    /// The same envelope around another body (a service turning its request into an aggregate's
+    /// command keeps the id, actor, correlation and time).
+    pub fn map<D>(self, f: impl FnOnce(C) -> D) -> Command<D> {
+        Command {
+            id: self.id,
+            body: f(self.body),
+            actor: self.actor,
+            correlation_id: self.correlation_id,
+            issued_at: self.issued_at,
+            if_match: self.if_match,
+        }
+    }
+
+    /// The same command under another id (a later step of one operation).
+    pub fn with_id(mut self, id: Uuid) -> Self {
+        self.id = id;
+        self
+    }
+
     /// Fixes the time the command was issued.
     pub fn at(mut self, issued_at: DateTime<Utc>) -> Self {
         self.issued_at = Some(issued_at);

@@ -10,6 +10,7 @@
 
 pub mod bench;
 mod cache;
+mod carts;
 mod clock;
 pub mod codec;
 mod config;
@@ -22,6 +23,7 @@ pub mod snapshot;
 mod stream;
 mod worker;
 
+pub use carts::{AddToCart, CartError, CartService, MergeCarts};
 pub use clock::{Clock, IdGenerator, ManualClock, RandomIds, SequentialIds, SystemClock};
 pub use config::HandlerConfig;
 pub use envelope::{Command, event_id};
