@@ -1,3 +1,15 @@
-//! Projection workers: subscribe to `$all` from a checkpoint and build the SQL read models and the
-//! search index, applying each event exactly once. The runner and read models arrive with the
-//! projections issue; this crate is the place they go.
+//! Projection workers: subscribe to `$all` from a checkpoint and build the SQL read models (and,
+//! with the search module, the search index), applying each event's effect exactly once.
+//!
+//! - [`rows`]: typed rows declared with [`table!`], and the working set a projection reads and
+//!   writes while it applies a batch.
+//! - [`store`]: the read-model database port ([`store::ReadStore`]) with SQLite and Postgres
+//!   adapters; a batch's rows and checkpoints commit in one transaction.
+//! - [`runner`]: the projection trait and the runner (batching, retries, poison policy, status,
+//!   waiting for a position, exclusive ownership, rebuilds into shadow tables).
+//! - [`models`]: the read models themselves.
+
+pub mod models;
+pub mod rows;
+pub mod runner;
+pub mod store;

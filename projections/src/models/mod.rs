@@ -1,0 +1,46 @@
+//! The read models. Each is a [`Projection`](crate::runner::Projection) owning its tables;
+//! [`all`] lists them for a runner.
+
+pub mod catalog;
+pub mod invariants;
+pub mod inventory;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::runner::Projection;
+
+/// Read-model settings.
+#[derive(Clone, Debug)]
+pub struct ModelOptions {
+    /// At or below this many available units a SKU shows as "low stock".
+    pub low_stock_threshold: i64,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        Self {
+            low_stock_threshold: 5,
+        }
+    }
+}
+
+/// Every read model.
+pub fn all(options: &ModelOptions) -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(catalog::Catalog::new(options.low_stock_threshold)),
+        Arc::new(inventory::InventoryModel),
+        Arc::new(invariants::InvariantChecker),
+    ]
+}
+
+/// Unix milliseconds.
+pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+/// JSON text of a value (read models store nested data as JSON documents).
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}

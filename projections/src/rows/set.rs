@@ -1,0 +1,163 @@
+//! The working set of one batch: reads go to the batch's own changes, then the cache of committed
+//! rows, then the database; writes stay in the batch until the runner commits them, together
+//! with the checkpoint, in one transaction.
+
+use std::collections::HashMap;
+
+use super::{Row, RowCache, TableDef, TableRow, Value, ValueError};
+use crate::store::{ReadStore, StoreError};
+
+/// Why a row could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RowsError {
+    /// The database failed (transient: the batch is retried).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored row does not fit its struct (the table needs a rebuild).
+    #[error("table {table}: {source}")]
+    Shape {
+        /// The table.
+        table: &'static str,
+        /// What did not fit.
+        source: ValueError,
+    },
+}
+
+/// One table's changes in a batch: the final image of every touched key (`None`: deleted).
+#[derive(Debug, Default)]
+pub struct TableChanges {
+    /// Key → final row, in first-touched order.
+    pub rows: HashMap<Vec<Value>, Option<Row>>,
+}
+
+/// What a key held in the batch before a change: `None` when the batch had not touched it.
+type Undo = (&'static TableDef, Vec<Value>, Option<Option<Row>>);
+
+/// Every table's changes in a batch.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Per table (logical name).
+    pub tables: HashMap<&'static str, (&'static TableDef, TableChanges)>,
+    /// Undo log of the event being applied, so an event that fails half-way leaves no trace.
+    journal: Vec<Undo>,
+}
+
+impl Changes {
+    /// Starts recording what the next event changes.
+    pub fn begin_event(&mut self) {
+        self.journal.clear();
+    }
+
+    /// Undoes everything changed since [`Self::begin_event`].
+    pub fn rollback_event(&mut self) {
+        while let Some((def, key, before)) = self.journal.pop() {
+            let Some((_, table)) = self.tables.get_mut(def.name) else {
+                continue;
+            };
+            match before {
+                Some(row) => {
+                    table.rows.insert(key, row);
+                }
+                None => {
+                    table.rows.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Rows changed in all.
+    pub fn len(&self) -> usize {
+        self.tables.values().map(|(_, c)| c.rows.len()).sum()
+    }
+
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Where a logical table is physically stored (the live table, or a shadow during a rebuild).
+pub type Physical = HashMap<&'static str, String>;
+
+/// What a projection reads and writes while it applies events.
+pub struct Rows<'a> {
+    pub(crate) store: &'a dyn ReadStore,
+    pub(crate) physical: &'a Physical,
+    pub(crate) cache: &'a mut RowCache,
+    pub(crate) changes: &'a mut Changes,
+}
+
+impl std::fmt::Debug for Rows<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rows")
+            .field("changed", &self.changes.len())
+            .field("cached", &self.cache.len())
+            .finish()
+    }
+}
+
+impl<'a> Rows<'a> {
+    /// A working set over `store`.
+    pub fn new(
+        store: &'a dyn ReadStore,
+        physical: &'a Physical,
+        cache: &'a mut RowCache,
+        changes: &'a mut Changes,
+    ) -> Self {
+        Self {
+            store,
+            physical,
+            cache,
+            changes,
+        }
+    }
+
+    /// The row of `R` with this key, as this batch left it.
+    pub async fn get<R: TableRow>(&mut self, key: Vec<Value>) -> Result<Option<R>, RowsError> {
+        let table = R::TABLE;
+        let row = if let Some((_, changes)) = self.changes.tables.get(table.name)
+            && let Some(row) = changes.rows.get(&key)
+        {
+            row.clone()
+        } else if let Some(row) = self.cache.get(table.name, &key) {
+            row.cloned()
+        } else {
+            let physical = self
+                .physical
+                .get(table.name)
+                .map(String::as_str)
+                .unwrap_or(table.name);
+            let row = self.store.load(table, physical, &key).await?;
+            self.cache.put(table.name, key, row.clone());
+            row
+        };
+        row.map(R::from_row)
+            .transpose()
+            .map_err(|source| RowsError::Shape {
+                table: table.name,
+                source,
+            })
+    }
+
+    /// Writes (inserts or replaces) a row.
+    pub fn put<R: TableRow>(&mut self, row: &R) {
+        self.change(R::TABLE, row.key(), Some(row.to_row()));
+    }
+
+    /// Deletes the row of `R` with this key (nothing if there is none).
+    pub fn delete<R: TableRow>(&mut self, key: Vec<Value>) {
+        self.change(R::TABLE, key, None);
+    }
+
+    fn change(&mut self, table: &'static TableDef, key: Vec<Value>, row: Option<Row>) {
+        let rows = &mut self
+            .changes
+            .tables
+            .entry(table.name)
+            .or_insert_with(|| (table, TableChanges::default()))
+            .1
+            .rows;
+        let before = rows.insert(key.clone(), row);
+        self.changes.journal.push((table, key, before));
+    }
+}

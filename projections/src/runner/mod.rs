@@ -1,0 +1,98 @@
+//! Projections and the runner that feeds them.
+//!
+//! A [`Projection`] turns events into rows: it names the stream categories it reads and the
+//! tables it owns, and applies one event at a time to a [`Rows`] working set. The [`Runner`]
+//! drives a group of projections from one `$all` subscription: it reads each event once, gives it
+//! to every projection that reads its category and has not applied it yet, and commits a batch's
+//! rows together with every projection's checkpoint in one transaction, so each event's effect is
+//! applied exactly once, also across crashes. Any failure (database, subscription, a transient
+//! error in a projection) discards the batch, clears the row cache, reloads the checkpoints and
+//! resumes from them after a pause.
+
+mod live;
+mod rebuild;
+mod status;
+
+use async_trait::async_trait;
+use shop_eventstore::RecordedEvent;
+
+use crate::rows::{Rows, RowsError, TableDef};
+
+pub use live::{Runner, RunnerOptions};
+pub use rebuild::{RebuildOptions, RebuildProgress, RebuildReport, TableCount, rebuild};
+pub use status::{ProjectionState, ProjectionStatus, StatusBoard};
+
+/// What to do with an event a projection cannot apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoisonPolicy {
+    /// Stop the projection at that event, with the error in its status, until an operator acts.
+    Stop,
+    /// Record it in the dead-letter table and carry on.
+    Park,
+}
+
+/// Why a projection could not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The event cannot be applied, now or later (it does not decode, it contradicts the rows).
+    #[error("cannot apply the event: {0}")]
+    Poison(String),
+    /// Reading rows failed; the batch is retried.
+    #[error(transparent)]
+    Rows(#[from] RowsError),
+}
+
+impl ApplyError {
+    fn is_poison(&self) -> bool {
+        matches!(
+            self,
+            ApplyError::Poison(_) | ApplyError::Rows(RowsError::Shape { .. })
+        )
+    }
+}
+
+/// A read model fed from the log.
+#[async_trait]
+pub trait Projection: Send + Sync + 'static {
+    /// A stable name: the checkpoint and the lock are kept under it.
+    fn name(&self) -> &'static str;
+
+    /// The shape version of its tables; a checkpoint written by another version makes the
+    /// runner rebuild the projection.
+    fn version(&self) -> u32 {
+        1
+    }
+
+    /// The tables it owns (and no other projection writes).
+    fn tables(&self) -> &'static [&'static TableDef];
+
+    /// The stream categories it reads (`inventory` for `inventory-…` streams).
+    fn categories(&self) -> &'static [&'static str];
+
+    /// What to do with an event it cannot apply.
+    fn poison_policy(&self) -> PoisonPolicy {
+        PoisonPolicy::Stop
+    }
+
+    /// Applies one event (of one of its categories) to its rows.
+    async fn apply(&self, event: &RecordedEvent, rows: &mut Rows<'_>) -> Result<(), ApplyError>;
+}
+
+/// Does `projection` read `event`'s stream?
+pub(crate) fn reads(projection: &dyn Projection, event: &RecordedEvent) -> bool {
+    let stream = event.stream.as_str();
+    projection.categories().iter().any(|c| {
+        stream.len() > c.len() && stream.starts_with(c) && stream.as_bytes()[c.len()] == b'-'
+    })
+}
+
+/// Decodes a domain event from its stored type and payload (the `{"type", "data"}` shape the
+/// domain's enums use).
+pub fn decode<E: serde::de::DeserializeOwned>(event: &RecordedEvent) -> Result<E, ApplyError> {
+    let data: serde_json::Value = event
+        .data
+        .decode()
+        .map_err(|e| ApplyError::Poison(format!("{}: {e}", event.event_type)))?;
+    serde_json::from_value(serde_json::json!({ "type": event.event_type, "data": data }))
+        .map_err(|e| ApplyError::Poison(format!("{}: {e}", event.event_type)))
+}

@@ -1,0 +1,258 @@
+//! Rebuilding a projection without taking its tables away: events from position 0 are applied to
+//! shadow tables (`<table>__rebuild`) while the live tables keep answering queries; once the
+//! shadow has caught up with the log, the row counts of live and shadow are compared and reported,
+//! and one transaction drops the live tables, renames the shadows into their place and moves the
+//! rebuild's checkpoint to the projection. A rebuild that is interrupted resumes from its own
+//! checkpoint (`<name>@rebuild`) the next time.
+//!
+//! The caller must own the projection (hold its lock): the live runner does when it finds a
+//! projection whose version changed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use shop_eventstore::{AllFilter, EventStore, Position, ReadAll};
+
+use super::{PoisonPolicy, Projection, reads};
+use crate::rows::{Changes, Physical, RowCache, Rows};
+use crate::store::{Batch, Checkpoint, DeadLetter, ReadStore};
+
+/// Rebuild tuning.
+#[derive(Clone, Debug)]
+pub struct RebuildOptions {
+    /// Events read and applied per transaction.
+    pub batch_events: usize,
+    /// Rows kept in memory (a rebuild that fits never reads its own tables back).
+    pub cache_rows: usize,
+    /// Refuse to switch when a table's live and rebuilt row counts differ (for a rebuild of an
+    /// unchanged projection, where they must agree).
+    pub require_equal_counts: bool,
+}
+
+impl Default for RebuildOptions {
+    fn default() -> Self {
+        Self {
+            batch_events: 4_096,
+            cache_rows: 2_000_000,
+            require_equal_counts: false,
+        }
+    }
+}
+
+/// How far a rebuild is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RebuildProgress {
+    /// Events read so far.
+    pub events: u64,
+    /// Position reached.
+    pub position: Option<Position>,
+    /// Share of the log (up to the head seen at the start) done, 0 to 1, estimated from positions.
+    pub fraction: f64,
+    /// Events per second so far.
+    pub events_per_sec: f64,
+    /// Estimated time left.
+    pub eta: Option<Duration>,
+}
+
+/// One table's row counts at the switch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableCount {
+    /// The table.
+    pub table: &'static str,
+    /// Rows in the live table just before the switch.
+    pub live: u64,
+    /// Rows in the rebuilt table.
+    pub rebuilt: u64,
+}
+
+/// What a rebuild did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RebuildReport {
+    /// The projection.
+    pub projection: &'static str,
+    /// Events read.
+    pub events: u64,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// Events per second.
+    pub events_per_sec: f64,
+    /// Row counts per table.
+    pub tables: Vec<TableCount>,
+    /// The position the rebuilt tables start from.
+    pub checkpoint: Option<Position>,
+}
+
+/// The shadow name of a table.
+pub fn shadow_name(table: &str) -> String {
+    format!("{table}__rebuild")
+}
+
+/// Rebuilds `projection` into shadow tables and switches to them. See the module doc.
+pub async fn rebuild(
+    events: &dyn EventStore,
+    db: &dyn ReadStore,
+    projection: Arc<dyn Projection>,
+    options: &RebuildOptions,
+    progress: impl Fn(&RebuildProgress),
+) -> anyhow::Result<RebuildReport> {
+    let name = projection.name();
+    let rebuild_name = format!("{name}@rebuild");
+    let started = Instant::now();
+    let shadows: Vec<_> = projection
+        .tables()
+        .iter()
+        .map(|t| (*t, shadow_name(t.name)))
+        .collect();
+    let physical: Physical = shadows.iter().map(|(t, s)| (t.name, s.clone())).collect();
+
+    // Resume an interrupted rebuild of the same version; otherwise start clean.
+    let resumed = db
+        .checkpoint(&rebuild_name)
+        .await?
+        .filter(|c| c.version == projection.version());
+    let mut cache = RowCache::new(options.cache_rows);
+    if resumed.is_none() {
+        db.drop_tables(&shadows.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>())
+            .await?;
+        db.reset_checkpoint(&rebuild_name).await?;
+        for (t, _) in &shadows {
+            cache.mark_complete(t.name);
+        }
+    }
+    db.create_tables(&shadows).await?;
+    db.create_tables(
+        &projection
+            .tables()
+            .iter()
+            .map(|t| (*t, t.name.to_owned()))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+
+    let filter =
+        AllFilter::stream_prefixes(projection.categories().iter().map(|c| format!("{c}-")));
+    let first = resumed.map(|c| c.position);
+    let head = events.head_position().await?;
+    let mut position = first;
+    let mut count = 0u64;
+    loop {
+        let mut read = ReadAll::forwards()
+            .filter(filter.clone())
+            .limit(options.batch_events.max(1));
+        if let Some(p) = position {
+            read = read.from(p);
+        }
+        let page = events.read_all(read).await.context("reading the log")?;
+        let Some(last) = page.last().map(|e| e.position) else {
+            break;
+        };
+        let mut changes = Changes::default();
+        let mut dead = Vec::new();
+        for event in &page {
+            if !reads(projection.as_ref(), event) {
+                continue;
+            }
+            changes.begin_event();
+            let mut rows = Rows::new(db, &physical, &mut cache, &mut changes);
+            match projection.apply(event, &mut rows).await {
+                Ok(()) => {}
+                Err(e) if e.is_poison() => {
+                    changes.rollback_event();
+                    match projection.poison_policy() {
+                        PoisonPolicy::Park => dead.push(DeadLetter {
+                            projection: name.to_owned(),
+                            position: event.position,
+                            event_id: event.event_id,
+                            stream: event.stream.to_string(),
+                            event_type: event.event_type.clone(),
+                            error: e.to_string(),
+                        }),
+                        PoisonPolicy::Stop => anyhow::bail!(
+                            "rebuild of {name} stopped at {} ({}): {e}",
+                            event.position,
+                            event.event_type
+                        ),
+                    }
+                }
+                Err(e) => return Err(anyhow::Error::new(e).context(format!("rebuild of {name}"))),
+            }
+        }
+        let mut batch = Batch::from_changes(&changes, &physical);
+        batch.checkpoints.push((
+            &rebuild_name,
+            Checkpoint {
+                position: last,
+                version: projection.version(),
+            },
+        ));
+        batch.dead_letters = dead;
+        db.commit(batch)
+            .await
+            .context("committing a rebuild batch")?;
+        for (def, table) in changes.tables.values() {
+            for (key, row) in &table.rows {
+                cache.put(def.name, key.clone(), row.clone());
+            }
+        }
+        count += page.len() as u64;
+        position = Some(last);
+        progress(&estimate(count, first, position, head, started.elapsed()));
+    }
+
+    let mut tables = Vec::new();
+    for (t, shadow) in &shadows {
+        tables.push(TableCount {
+            table: t.name,
+            live: db.count(t.name).await?,
+            rebuilt: db.count(shadow).await?,
+        });
+    }
+    tracing::info!(projection = name, ?tables, "rebuild caught up; switching");
+    if options.require_equal_counts
+        && let Some(t) = tables.iter().find(|t| t.live != t.rebuilt)
+    {
+        anyhow::bail!(
+            "rebuild of {name} not switched: table {} has {} live rows but {} rebuilt",
+            t.table,
+            t.live,
+            t.rebuilt
+        );
+    }
+    db.swap(&shadows, &rebuild_name, name).await?;
+    let elapsed = started.elapsed();
+    Ok(RebuildReport {
+        projection: name,
+        events: count,
+        elapsed,
+        events_per_sec: count as f64 / elapsed.as_secs_f64().max(1e-6),
+        tables,
+        checkpoint: position,
+    })
+}
+
+fn estimate(
+    events: u64,
+    from: Option<Position>,
+    at: Option<Position>,
+    head: Option<Position>,
+    elapsed: Duration,
+) -> RebuildProgress {
+    let start = from.map_or(0, |p| p.commit()) as f64;
+    let fraction = match (at, head) {
+        (Some(at), Some(head)) if head.commit() as f64 > start => {
+            ((at.commit() as f64 - start) / (head.commit() as f64 - start)).clamp(0.0, 1.0)
+        }
+        _ => 1.0,
+    };
+    let rate = events as f64 / elapsed.as_secs_f64().max(1e-6);
+    let eta =
+        (fraction > 0.0 && fraction < 1.0).then(|| elapsed.mul_f64((1.0 - fraction) / fraction));
+    RebuildProgress {
+        events,
+        position: at,
+        fraction,
+        events_per_sec: rate,
+        eta,
+    }
+}

@@ -1,0 +1,166 @@
+//! DDL and DML text for both databases, from [`TableDef`]s. The statements differ only in type
+//! names and parameter style; keeping them side by side keeps the two adapters in step.
+
+use crate::rows::{ColumnType, TableDef};
+
+use super::index_name;
+
+/// The two SQL dialects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    fn type_name(self, ty: ColumnType) -> &'static str {
+        match (self, ty) {
+            (Dialect::Sqlite, ColumnType::Int | ColumnType::Bool) => "INTEGER",
+            (Dialect::Postgres, ColumnType::Int) => "BIGINT",
+            (Dialect::Postgres, ColumnType::Bool) => "BOOLEAN",
+            (_, ColumnType::Text) => "TEXT",
+        }
+    }
+
+    /// `$n` works on both (SQLite reads it as a numbered parameter).
+    fn param(self, n: usize) -> String {
+        format!("${n}")
+    }
+}
+
+/// `CREATE TABLE IF NOT EXISTS` plus its indexes.
+pub(crate) fn create_table(dialect: Dialect, def: &TableDef, physical: &str) -> Vec<String> {
+    let columns: Vec<String> = def
+        .columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}{}",
+                c.name,
+                dialect.type_name(c.ty),
+                if c.nullable { "" } else { " NOT NULL" }
+            )
+        })
+        .collect();
+    let keys: Vec<&str> = def.key_columns().iter().map(|c| c.name).collect();
+    let mut statements = vec![format!(
+        "CREATE TABLE IF NOT EXISTS {physical} ({}, PRIMARY KEY ({}))",
+        columns.join(", "),
+        keys.join(", ")
+    )];
+    for (i, index) in def.indexes.iter().enumerate() {
+        statements.push(format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {physical} ({})",
+            index_name(physical, i),
+            index.join(", ")
+        ));
+    }
+    statements
+}
+
+fn key_predicate(dialect: Dialect, def: &TableDef) -> String {
+    def.key_columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} = {}", c.name, dialect.param(i + 1)))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+fn column_list(def: &TableDef) -> String {
+    def.columns
+        .iter()
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One row by key.
+pub(crate) fn select_one(dialect: Dialect, def: &TableDef, physical: &str) -> String {
+    format!(
+        "SELECT {} FROM {physical} WHERE {}",
+        column_list(def),
+        key_predicate(dialect, def)
+    )
+}
+
+/// Every row, by key.
+pub(crate) fn select_all(def: &TableDef, physical: &str) -> String {
+    let keys: Vec<&str> = def.key_columns().iter().map(|c| c.name).collect();
+    format!(
+        "SELECT {} FROM {physical} ORDER BY {}",
+        column_list(def),
+        keys.join(", ")
+    )
+}
+
+/// SQLite: insert or replace one row.
+pub(crate) fn sqlite_upsert(def: &TableDef, physical: &str) -> String {
+    let params: Vec<String> = (1..=def.columns.len())
+        .map(|n| Dialect::Sqlite.param(n))
+        .collect();
+    format!(
+        "INSERT OR REPLACE INTO {physical} ({}) VALUES ({})",
+        column_list(def),
+        params.join(", ")
+    )
+}
+
+/// SQLite: delete one row.
+pub(crate) fn sqlite_delete(def: &TableDef, physical: &str) -> String {
+    format!(
+        "DELETE FROM {physical} WHERE {}",
+        key_predicate(Dialect::Sqlite, def)
+    )
+}
+
+fn pg_array_type(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Int => "bigint[]",
+        ColumnType::Text => "text[]",
+        ColumnType::Bool => "boolean[]",
+    }
+}
+
+/// Postgres: upsert many rows, one array parameter per column.
+pub(crate) fn postgres_upsert(def: &TableDef, physical: &str) -> String {
+    let arrays: Vec<String> = def
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("${}::{}", i + 1, pg_array_type(c.ty)))
+        .collect();
+    let keys: Vec<&str> = def.key_columns().iter().map(|c| c.name).collect();
+    let action = if def.value_columns().is_empty() {
+        "DO NOTHING".to_owned()
+    } else {
+        let sets: Vec<String> = def
+            .value_columns()
+            .iter()
+            .map(|c| format!("{0} = EXCLUDED.{0}", c.name))
+            .collect();
+        format!("DO UPDATE SET {}", sets.join(", "))
+    };
+    format!(
+        "INSERT INTO {physical} ({}) SELECT * FROM UNNEST({}) ON CONFLICT ({}) {action}",
+        column_list(def),
+        arrays.join(", "),
+        keys.join(", ")
+    )
+}
+
+/// Postgres: delete many rows by key, one array parameter per key column.
+pub(crate) fn postgres_delete(def: &TableDef, physical: &str) -> String {
+    let keys: Vec<&str> = def.key_columns().iter().map(|c| c.name).collect();
+    let arrays: Vec<String> = def
+        .key_columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("${}::{}", i + 1, pg_array_type(c.ty)))
+        .collect();
+    format!(
+        "DELETE FROM {physical} WHERE ({}) IN (SELECT * FROM UNNEST({}))",
+        keys.join(", "),
+        arrays.join(", ")
+    )
+}

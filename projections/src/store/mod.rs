@@ -1,0 +1,209 @@
+//! The read-model database port: where projections keep their tables, checkpoints and dead
+//! letters. Two adapters with the same behaviour, proved by one conformance suite: embedded SQLite
+//! (`sqlite`, rusqlite on a thread of its own) and Postgres (`postgres`, sqlx, batched writes with
+//! `UNNEST`).
+//!
+//! A batch's row changes, its projections' checkpoints and any parked events commit in one
+//! transaction, so every event's effect is applied exactly once, also across crashes.
+
+mod ddl;
+pub mod postgres;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use shop_eventstore::Position;
+
+use crate::rows::{Changes, Row, TableDef, Value};
+
+/// A read-model database failure.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed; the operation may be retried.
+    #[error("read-model database: {0}")]
+    Backend(String),
+    /// A value the database cannot hold (e.g. a position over `i64::MAX`).
+    #[error("read-model database: {0}")]
+    Invalid(String),
+}
+
+impl StoreError {
+    pub(crate) fn backend(e: impl std::fmt::Display) -> Self {
+        Self::Backend(e.to_string())
+    }
+}
+
+/// A projection's progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Every event up to here has been applied.
+    pub position: Position,
+    /// The projection's version when it was written (another version needs a rebuild).
+    pub version: u32,
+}
+
+/// An event a projection could not apply and set aside (policy `Park`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The projection.
+    pub projection: String,
+    /// The event's position.
+    pub position: Position,
+    /// Its id.
+    pub event_id: uuid::Uuid,
+    /// Its stream.
+    pub stream: String,
+    /// Its type.
+    pub event_type: String,
+    /// Why it could not be applied.
+    pub error: String,
+}
+
+/// One table's share of a batch, under its physical name.
+#[derive(Debug)]
+pub struct TableWrite<'a> {
+    /// The table's definition.
+    pub def: &'static TableDef,
+    /// Where it is stored.
+    pub physical: &'a str,
+    /// Rows to insert or replace.
+    pub upserts: Vec<&'a Row>,
+    /// Keys to delete.
+    pub deletes: Vec<&'a [Value]>,
+}
+
+/// Everything one batch commits.
+#[derive(Debug, Default)]
+pub struct Batch<'a> {
+    /// Row changes.
+    pub tables: Vec<TableWrite<'a>>,
+    /// New checkpoints (projection name, checkpoint).
+    pub checkpoints: Vec<(&'a str, Checkpoint)>,
+    /// Events set aside.
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+impl<'a> Batch<'a> {
+    /// The batch of `changes`, written to the physical names `physical` gives.
+    pub fn from_changes(changes: &'a Changes, physical: &'a crate::rows::Physical) -> Self {
+        let tables = changes
+            .tables
+            .values()
+            .map(|(def, table)| {
+                let mut upserts = Vec::new();
+                let mut deletes = Vec::new();
+                for (key, row) in &table.rows {
+                    match row {
+                        Some(row) => upserts.push(row),
+                        None => deletes.push(key.as_slice()),
+                    }
+                }
+                TableWrite {
+                    def,
+                    physical: physical.get(def.name).map_or(def.name, String::as_str),
+                    upserts,
+                    deletes,
+                }
+            })
+            .collect();
+        Self {
+            tables,
+            checkpoints: Vec::new(),
+            dead_letters: Vec::new(),
+        }
+    }
+}
+
+/// Held while a runner owns a projection; dropping it lets another process take over.
+pub trait LockGuard: Send + Sync + std::fmt::Debug {}
+
+/// The read-model database.
+#[async_trait]
+pub trait ReadStore: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn kind(&self) -> &'static str;
+
+    /// Creates these tables (and their indexes) under these physical names, if missing.
+    async fn create_tables(&self, tables: &[(&'static TableDef, String)])
+    -> Result<(), StoreError>;
+
+    /// Drops these tables, if they exist.
+    async fn drop_tables(&self, physical: &[String]) -> Result<(), StoreError>;
+
+    /// One row by primary key.
+    async fn load(
+        &self,
+        def: &'static TableDef,
+        physical: &str,
+        key: &[Value],
+    ) -> Result<Option<Row>, StoreError>;
+
+    /// Every row, ordered by primary key (for comparisons and tests; not for large tables).
+    async fn scan(&self, def: &'static TableDef, physical: &str) -> Result<Vec<Row>, StoreError>;
+
+    /// How many rows a table has.
+    async fn count(&self, physical: &str) -> Result<u64, StoreError>;
+
+    /// A projection's checkpoint (`None`: it has applied nothing).
+    async fn checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError>;
+
+    /// Commits a batch in one transaction.
+    async fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError>;
+
+    /// In one transaction: drops each live table (named `def.name`), renames its shadow to the
+    /// live name (indexes too), and moves the checkpoint `from` to `to`, so the rebuilt tables
+    /// carry on from where the rebuild stopped.
+    async fn swap(
+        &self,
+        tables: &[(&'static TableDef, String)],
+        from: &str,
+        to: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Removes a projection's checkpoint (before a rebuild from scratch into live tables).
+    async fn reset_checkpoint(&self, projection: &str) -> Result<(), StoreError>;
+
+    /// The events a projection set aside, oldest first.
+    async fn dead_letters(&self, projection: &str) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Waits until this process is the only owner of `name` among all processes using this
+    /// database; the guard releases it (also when the process dies).
+    async fn lock(&self, name: &str) -> Result<Box<dyn LockGuard>, StoreError>;
+
+    /// Takes the lock of `name` if it is free.
+    async fn try_lock(&self, name: &str) -> Result<Option<Box<dyn LockGuard>>, StoreError>;
+}
+
+/// Positions are stored as two signed 64-bit integers.
+pub(crate) fn position_parts(p: Position) -> Result<(i64, i64), StoreError> {
+    let c = i64::try_from(p.commit()).map_err(|_| StoreError::Invalid(format!("position {p}")))?;
+    let r = i64::try_from(p.prepare()).map_err(|_| StoreError::Invalid(format!("position {p}")))?;
+    Ok((c, r))
+}
+
+/// A position from its stored parts.
+pub(crate) fn position_from(commit: i64, prepare: i64) -> Position {
+    Position::new(commit.max(0) as u64, prepare.max(0) as u64)
+}
+
+/// Names are interpolated into SQL: they come from code, but check them anyway.
+pub(crate) fn check_identifier(name: &str) -> Result<(), StoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "{name:?} is not a valid table or column name (a-z, 0-9, _; at most 63)"
+        )))
+    }
+}
+
+/// Name of the `i`th index of a physical table.
+pub(crate) fn index_name(physical: &str, i: usize) -> String {
+    let mut name = format!("{physical}_ix{i}");
+    name.truncate(63);
+    name
+}
