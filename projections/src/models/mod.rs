@@ -1,9 +1,14 @@
 //! The read models. Each is a [`Projection`](crate::runner::Projection) owning its tables;
 //! [`all`] lists them for a runner.
 
+pub mod analytics;
+pub mod audit;
+pub mod carts;
 pub mod catalog;
 pub mod invariants;
 pub mod inventory;
+pub mod orders;
+pub mod payments;
 
 use std::sync::Arc;
 
@@ -32,6 +37,11 @@ pub fn all(options: &ModelOptions) -> Vec<Arc<dyn Projection>> {
         Arc::new(catalog::Catalog::new(options.low_stock_threshold)),
         Arc::new(inventory::InventoryModel),
         Arc::new(invariants::InvariantChecker),
+        Arc::new(carts::CartsModel),
+        Arc::new(orders::OrdersModel),
+        Arc::new(payments::PaymentsModel),
+        Arc::new(audit::OrderAudit),
+        Arc::new(analytics::Analytics),
     ]
 }
 

@@ -1,0 +1,92 @@
+//! Order audit trail: every event that touched an order, across streams (the order itself, its
+//! payment, its stock reservations, the cart checked out into it, its checkout saga), in log
+//! order, with time, actor, correlation and causation ids. Events name their order in their data
+//! (`order_id`); saga and order streams are named after it.
+
+use async_trait::async_trait;
+use shop_eventstore::RecordedEvent;
+
+use super::millis;
+use crate::rows::{Rows, TableDef, TableRow};
+use crate::runner::{ApplyError, Projection};
+use crate::table;
+
+table! {
+    /// One event in an order's trail.
+    pub struct AuditRow in "order_audit" {
+        key { order_id: String, commit_pos: i64, prepare_pos: i64 }
+        fields {
+            stream: String,
+            revision: i64,
+            event_type: String,
+            event_id: String,
+            occurred_at: i64,
+            recorded_at: i64,
+            actor_kind: String,
+            actor_id: String,
+            correlation_id: String,
+            causation_id: String,
+        }
+        indexes [["correlation_id"]]
+    }
+}
+
+/// The audit-trail projection.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderAudit;
+
+/// The order an event belongs to, if any.
+fn order_of(event: &RecordedEvent) -> Result<Option<String>, ApplyError> {
+    let stream = event.stream.as_str();
+    for category in ["order-", "checkout-"] {
+        if let Some(id) = stream.strip_prefix(category) {
+            return Ok(Some(id.to_owned()));
+        }
+    }
+    let data: serde_json::Value = event
+        .data
+        .decode()
+        .map_err(|e| ApplyError::Poison(format!("{}: {e}", event.event_type)))?;
+    Ok(data
+        .get("order_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned))
+}
+
+#[async_trait]
+impl Projection for OrderAudit {
+    fn name(&self) -> &'static str {
+        "order_audit"
+    }
+
+    fn tables(&self) -> &'static [&'static TableDef] {
+        &[AuditRow::TABLE]
+    }
+
+    fn categories(&self) -> &'static [&'static str] {
+        &["order", "payment", "inventory", "cart", "checkout"]
+    }
+
+    async fn apply(&self, event: &RecordedEvent, rows: &mut Rows<'_>) -> Result<(), ApplyError> {
+        let Some(order_id) = order_of(event)? else {
+            return Ok(());
+        };
+        let m = &event.metadata;
+        rows.put(&AuditRow {
+            order_id,
+            commit_pos: event.position.commit() as i64,
+            prepare_pos: event.position.prepare() as i64,
+            stream: event.stream.to_string(),
+            revision: event.revision as i64,
+            event_type: event.event_type.clone(),
+            event_id: event.event_id.to_string(),
+            occurred_at: millis(m.occurred_at),
+            recorded_at: millis(event.recorded_at),
+            actor_kind: m.actor.kind.clone(),
+            actor_id: m.actor.id.clone(),
+            correlation_id: m.correlation_id.to_string(),
+            causation_id: m.causation_id.to_string(),
+        });
+        Ok(())
+    }
+}
