@@ -28,4 +28,6 @@ pub enum Bench {
     Eventstore(shop_eventstore::bench::BenchOptions),
     /// A flash sale on one SKU through the command handler, on SQLite and Postgres.
     FlashSale(shop_commands::bench::FlashSaleOptions),
+    /// Rebuild throughput of all read models and projection lag, on SQLite and Postgres.
+    Projections(shop_projections::bench::ProjectionBenchOptions),
 }

@@ -8,7 +8,9 @@
 //! - [`runner`]: the projection trait and the runner (batching, retries, poison policy, status,
 //!   waiting for a position, exclusive ownership, rebuilds into shadow tables).
 //! - [`models`]: the read models themselves.
+//! - [`bench`]: `shop bench projections` (rebuild throughput and lag).
 
+pub mod bench;
 pub mod models;
 pub mod rows;
 pub mod runner;

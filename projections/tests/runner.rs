@@ -254,7 +254,7 @@ async fn rebuild_switches_to_shadow_tables(env: Env) {
     let report = rebuild(
         env.events.as_ref(),
         env.db.as_ref(),
-        projections[0].clone(),
+        &projections,
         &RebuildOptions {
             batch_events: 100,
             require_equal_counts: true,
@@ -296,7 +296,7 @@ async fn rebuild_switches_to_shadow_tables(env: Env) {
     rebuild(
         env.events.as_ref(),
         env.db.as_ref(),
-        projections[0].clone(),
+        &projections,
         &RebuildOptions::default(),
         |_| {},
     )

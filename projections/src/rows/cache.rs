@@ -6,13 +6,13 @@ use std::collections::{HashMap, VecDeque};
 
 use super::{Row, Value};
 
-type Key = (&'static str, Vec<Value>);
-
 /// A bounded map of (table, key) → committed row (or known absence), oldest inserted evicted first.
 #[derive(Debug)]
 pub struct RowCache {
-    rows: HashMap<Key, Option<Row>>,
-    order: VecDeque<Key>,
+    /// Per table: key → row. Nested so lookups borrow the key instead of building one.
+    tables: HashMap<&'static str, HashMap<Vec<Value>, Option<Row>>>,
+    order: VecDeque<(&'static str, Vec<Value>)>,
+    len: usize,
     capacity: usize,
     /// Tables created empty by this runner and never evicted from: a miss means "no such row".
     complete: Vec<&'static str>,
@@ -22,8 +22,9 @@ impl RowCache {
     /// A cache of at most `capacity` rows.
     pub fn new(capacity: usize) -> Self {
         Self {
-            rows: HashMap::new(),
+            tables: HashMap::new(),
             order: VecDeque::new(),
+            len: 0,
             capacity: capacity.max(1),
             complete: Vec::new(),
         }
@@ -39,7 +40,7 @@ impl RowCache {
 
     /// `Some(row or absence)` when known without asking the database.
     pub fn get(&self, table: &'static str, key: &[Value]) -> Option<Option<&Row>> {
-        match self.rows.get(&(table, key.to_vec())) {
+        match self.tables.get(table).and_then(|t| t.get(key)) {
             Some(row) => Some(row.as_ref()),
             None if self.complete.contains(&table) => Some(None),
             None => None,
@@ -48,33 +49,42 @@ impl RowCache {
 
     /// Records a committed row (or its absence).
     pub fn put(&mut self, table: &'static str, key: Vec<Value>, row: Option<Row>) {
-        let k = (table, key);
-        if self.rows.insert(k.clone(), row).is_none() {
-            self.order.push_back(k);
-            while self.order.len() > self.capacity {
-                if let Some(old) = self.order.pop_front() {
-                    self.rows.remove(&old);
-                    // Something left memory: the database is the only full record now.
-                    self.complete.clear();
-                }
+        let rows = self.tables.entry(table).or_default();
+        if let Some(slot) = rows.get_mut(key.as_slice()) {
+            *slot = row;
+            return;
+        }
+        rows.insert(key.clone(), row);
+        self.order.push_back((table, key));
+        self.len += 1;
+        while self.len > self.capacity {
+            let Some((t, old)) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(rows) = self.tables.get_mut(t) {
+                rows.remove(old.as_slice());
             }
+            self.len -= 1;
+            // Something left memory: the database is the only full record now.
+            self.complete.clear();
         }
     }
 
     /// Forgets everything (after a failed commit whose outcome is unknown, or a table swap).
     pub fn clear(&mut self) {
-        self.rows.clear();
+        self.tables.clear();
         self.order.clear();
+        self.len = 0;
         self.complete.clear();
     }
 
     /// Rows held.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.len
     }
 
     /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len == 0
     }
 }

@@ -204,7 +204,7 @@ impl Runner {
                 rebuild(
                     self.events.as_ref(),
                     self.db.as_ref(),
-                    m.projection.clone(),
+                    std::slice::from_ref(&m.projection),
                     &self.options.rebuild,
                     |_| {},
                 )
@@ -351,9 +351,9 @@ impl Runner {
         self.db.commit(commit).await.context("committing a batch")?;
 
         // Committed: the cache learns the new rows, the members their checkpoints.
-        for (def, table) in changes.tables.values() {
-            for (key, row) in &table.rows {
-                cache.put(def.name, key.clone(), row.clone());
+        for (def, table) in changes.tables.into_values() {
+            for (key, row) in table.rows {
+                cache.put(def.name, key, row);
             }
         }
         let elapsed = started.elapsed().as_secs_f64().max(1e-6);

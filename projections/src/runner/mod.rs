@@ -87,12 +87,16 @@ pub(crate) fn reads(projection: &dyn Projection, event: &RecordedEvent) -> bool 
 }
 
 /// Decodes a domain event from its stored type and payload (the `{"type", "data"}` shape the
-/// domain's enums use).
+/// domain's enums use), in one parse of the stored bytes.
 pub fn decode<E: serde::de::DeserializeOwned>(event: &RecordedEvent) -> Result<E, ApplyError> {
-    let data: serde_json::Value = event
-        .data
-        .decode()
+    let data = event.data.as_bytes();
+    let mut buf = Vec::with_capacity(data.len() + event.event_type.len() + 24);
+    buf.extend_from_slice(b"{\"type\":");
+    serde_json::to_writer(&mut buf, &event.event_type)
         .map_err(|e| ApplyError::Poison(format!("{}: {e}", event.event_type)))?;
-    serde_json::from_value(serde_json::json!({ "type": event.event_type, "data": data }))
+    buf.extend_from_slice(b",\"data\":");
+    buf.extend_from_slice(data);
+    buf.push(b'}');
+    serde_json::from_slice(&buf)
         .map_err(|e| ApplyError::Poison(format!("{}: {e}", event.event_type)))
 }

@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use shop_eventstore::{AllFilter, EventStore, Position, ReadAll};
 
 use super::{PoisonPolicy, Projection, reads};
-use crate::rows::{Changes, Physical, RowCache, Rows};
+use crate::rows::{Changes, Physical, RowCache, Rows, TableDef};
 use crate::store::{Batch, Checkpoint, DeadLetter, ReadStore};
 
 /// Rebuild tuning.
@@ -69,8 +69,8 @@ pub struct TableCount {
 /// What a rebuild did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RebuildReport {
-    /// The projection.
-    pub projection: &'static str,
+    /// The projections.
+    pub projections: Vec<&'static str>,
     /// Events read.
     pub events: u64,
     /// How long it took.
@@ -88,53 +88,74 @@ pub fn shadow_name(table: &str) -> String {
     format!("{table}__rebuild")
 }
 
-/// Rebuilds `projection` into shadow tables and switches to them. See the module doc.
+/// Rebuilds `projections` (one pass over the log for all of them) into shadow tables and
+/// switches to them. See the module doc.
 pub async fn rebuild(
     events: &dyn EventStore,
     db: &dyn ReadStore,
-    projection: Arc<dyn Projection>,
+    projections: &[Arc<dyn Projection>],
     options: &RebuildOptions,
     progress: impl Fn(&RebuildProgress),
 ) -> anyhow::Result<RebuildReport> {
-    let name = projection.name();
-    let rebuild_name = format!("{name}@rebuild");
+    anyhow::ensure!(!projections.is_empty(), "nothing to rebuild");
     let started = Instant::now();
-    let shadows: Vec<_> = projection
-        .tables()
+    let rebuild_names: Vec<String> = projections
         .iter()
-        .map(|t| (*t, shadow_name(t.name)))
+        .map(|p| format!("{}@rebuild", p.name()))
         .collect();
-    let physical: Physical = shadows.iter().map(|(t, s)| (t.name, s.clone())).collect();
+    let shadows: Vec<Vec<(&'static TableDef, String)>> = projections
+        .iter()
+        .map(|p| {
+            p.tables()
+                .iter()
+                .map(|t| (*t, shadow_name(t.name)))
+                .collect()
+        })
+        .collect();
+    let physical: Physical = shadows
+        .iter()
+        .flatten()
+        .map(|(t, s)| (t.name, s.clone()))
+        .collect();
 
-    // Resume an interrupted rebuild of the same version; otherwise start clean.
-    let resumed = db
-        .checkpoint(&rebuild_name)
-        .await?
-        .filter(|c| c.version == projection.version());
+    // Resume an interrupted rebuild of the same versions; otherwise start clean.
+    let mut resumed = Vec::new();
+    for (p, name) in projections.iter().zip(&rebuild_names) {
+        resumed.push(
+            db.checkpoint(name)
+                .await?
+                .filter(|c| c.version == p.version()),
+        );
+    }
+    let resume_from = if resumed.iter().all(Option::is_some) {
+        resumed.iter().flatten().map(|c| c.position).min()
+    } else {
+        None
+    };
     let mut cache = RowCache::new(options.cache_rows);
-    if resumed.is_none() {
-        db.drop_tables(&shadows.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>())
-            .await?;
-        db.reset_checkpoint(&rebuild_name).await?;
-        for (t, _) in &shadows {
+    if resume_from.is_none() {
+        let all: Vec<String> = shadows.iter().flatten().map(|(_, s)| s.clone()).collect();
+        db.drop_tables(&all).await?;
+        for name in &rebuild_names {
+            db.reset_checkpoint(name).await?;
+        }
+        for (t, _) in shadows.iter().flatten() {
             cache.mark_complete(t.name);
         }
     }
-    db.create_tables(&shadows).await?;
-    db.create_tables(
-        &projection
-            .tables()
-            .iter()
-            .map(|t| (*t, t.name.to_owned()))
-            .collect::<Vec<_>>(),
-    )
-    .await?;
+    let flat: Vec<(&'static TableDef, String)> = shadows.iter().flatten().cloned().collect();
+    db.create_tables(&flat).await?;
+    let live: Vec<(&'static TableDef, String)> =
+        flat.iter().map(|(t, _)| (*t, t.name.to_owned())).collect();
+    db.create_tables(&live).await?;
 
-    let filter =
-        AllFilter::stream_prefixes(projection.categories().iter().map(|c| format!("{c}-")));
-    let first = resumed.map(|c| c.position);
+    let prefixes: std::collections::BTreeSet<String> = projections
+        .iter()
+        .flat_map(|p| p.categories().iter().map(|c| format!("{c}-")))
+        .collect();
+    let filter = AllFilter::stream_prefixes(prefixes);
     let head = events.head_position().await?;
-    let mut position = first;
+    let mut position = resume_from;
     let mut count = 0u64;
     loop {
         let mut read = ReadAll::forwards()
@@ -149,80 +170,98 @@ pub async fn rebuild(
         };
         let mut changes = Changes::default();
         let mut dead = Vec::new();
-        for event in &page {
-            if !reads(projection.as_ref(), event) {
-                continue;
-            }
-            changes.begin_event();
-            let mut rows = Rows::new(db, &physical, &mut cache, &mut changes);
-            match projection.apply(event, &mut rows).await {
-                Ok(()) => {}
-                Err(e) if e.is_poison() => {
-                    changes.rollback_event();
-                    match projection.poison_policy() {
-                        PoisonPolicy::Park => dead.push(DeadLetter {
-                            projection: name.to_owned(),
-                            position: event.position,
-                            event_id: event.event_id,
-                            stream: event.stream.to_string(),
-                            event_type: event.event_type.clone(),
-                            error: e.to_string(),
-                        }),
-                        PoisonPolicy::Stop => anyhow::bail!(
-                            "rebuild of {name} stopped at {} ({}): {e}",
-                            event.position,
-                            event.event_type
-                        ),
+        for (i, projection) in projections.iter().enumerate() {
+            let done = resumed[i].map(|c| c.position);
+            for event in &page {
+                if done.is_some_and(|d| event.position <= d) || !reads(projection.as_ref(), event) {
+                    continue;
+                }
+                changes.begin_event();
+                let mut rows = Rows::new(db, &physical, &mut cache, &mut changes);
+                match projection.apply(event, &mut rows).await {
+                    Ok(()) => {}
+                    Err(e) if e.is_poison() => {
+                        changes.rollback_event();
+                        match projection.poison_policy() {
+                            PoisonPolicy::Park => dead.push(DeadLetter {
+                                projection: projection.name().to_owned(),
+                                position: event.position,
+                                event_id: event.event_id,
+                                stream: event.stream.to_string(),
+                                event_type: event.event_type.clone(),
+                                error: e.to_string(),
+                            }),
+                            PoisonPolicy::Stop => anyhow::bail!(
+                                "rebuild of {} stopped at {} ({}): {e}",
+                                projection.name(),
+                                event.position,
+                                event.event_type
+                            ),
+                        }
+                    }
+                    Err(e) => {
+                        return Err(anyhow::Error::new(e)
+                            .context(format!("rebuild of {}", projection.name())));
                     }
                 }
-                Err(e) => return Err(anyhow::Error::new(e).context(format!("rebuild of {name}"))),
             }
         }
         let mut batch = Batch::from_changes(&changes, &physical);
-        batch.checkpoints.push((
-            &rebuild_name,
-            Checkpoint {
-                position: last,
-                version: projection.version(),
-            },
-        ));
+        for (p, name) in projections.iter().zip(&rebuild_names) {
+            batch.checkpoints.push((
+                name,
+                Checkpoint {
+                    position: last,
+                    version: p.version(),
+                },
+            ));
+        }
         batch.dead_letters = dead;
         db.commit(batch)
             .await
             .context("committing a rebuild batch")?;
-        for (def, table) in changes.tables.values() {
-            for (key, row) in &table.rows {
-                cache.put(def.name, key.clone(), row.clone());
+        for (def, table) in changes.tables.into_values() {
+            for (key, row) in table.rows {
+                cache.put(def.name, key, row);
             }
         }
         count += page.len() as u64;
         position = Some(last);
-        progress(&estimate(count, first, position, head, started.elapsed()));
+        progress(&estimate(
+            count,
+            resume_from,
+            position,
+            head,
+            started.elapsed(),
+        ));
     }
 
     let mut tables = Vec::new();
-    for (t, shadow) in &shadows {
+    for (t, shadow) in &flat {
         tables.push(TableCount {
             table: t.name,
             live: db.count(t.name).await?,
             rebuilt: db.count(shadow).await?,
         });
     }
-    tracing::info!(projection = name, ?tables, "rebuild caught up; switching");
+    let names: Vec<&'static str> = projections.iter().map(|p| p.name()).collect();
+    tracing::info!(projections = ?names, ?tables, "rebuild caught up; switching");
     if options.require_equal_counts
         && let Some(t) = tables.iter().find(|t| t.live != t.rebuilt)
     {
         anyhow::bail!(
-            "rebuild of {name} not switched: table {} has {} live rows but {} rebuilt",
+            "rebuild not switched: table {} has {} live rows but {} rebuilt",
             t.table,
             t.live,
             t.rebuilt
         );
     }
-    db.swap(&shadows, &rebuild_name, name).await?;
+    for ((p, name), shadow) in projections.iter().zip(&rebuild_names).zip(&shadows) {
+        db.swap(shadow, name, p.name()).await?;
+    }
     let elapsed = started.elapsed();
     Ok(RebuildReport {
-        projection: name,
+        projections: names,
         events: count,
         elapsed,
         events_per_sec: count as f64 / elapsed.as_secs_f64().max(1e-6),

@@ -73,6 +73,8 @@ impl PostgresReadStore {
             admin.close().await?;
             connect = connect.options([("search_path", schema.as_str())]);
         }
+        // `CREATE … IF NOT EXISTS` on every start: its "already exists" notices are noise.
+        connect = connect.options([("client_min_messages", "warning")]);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
             .connect_with(connect.clone())

@@ -265,17 +265,21 @@ impl ReadStore for SqliteReadStore {
     }
 
     async fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError> {
-        // Flatten to owned statements + parameters: the work moves to the blocking pool.
-        let mut work: Vec<(String, Vec<Value>)> = Vec::new();
+        // Owned statements + parameters: the work moves to the blocking pool.
+        let mut work: Vec<(String, Vec<Vec<Value>>)> = Vec::new();
         for table in &batch.tables {
             check_table(table.def, table.physical)?;
-            let delete = ddl::sqlite_delete(table.def, table.physical);
-            for key in &table.deletes {
-                work.push((delete.clone(), key.to_vec()));
+            if !table.deletes.is_empty() {
+                work.push((
+                    ddl::sqlite_delete(table.def, table.physical),
+                    table.deletes.iter().map(|k| k.to_vec()).collect(),
+                ));
             }
-            let upsert = ddl::sqlite_upsert(table.def, table.physical);
-            for row in &table.upserts {
-                work.push((upsert.clone(), (*row).clone()));
+            if !table.upserts.is_empty() {
+                work.push((
+                    ddl::sqlite_upsert(table.def, table.physical),
+                    table.upserts.iter().map(|r| (*r).clone()).collect(),
+                ));
             }
         }
         let mut checkpoints = Vec::new();
@@ -290,9 +294,11 @@ impl ReadStore for SqliteReadStore {
         }
         self.with(move |conn| {
             let tx = conn.transaction()?;
-            for (sql, params) in &work {
+            for (sql, rows) in &work {
                 let mut statement = tx.prepare_cached(sql)?;
-                statement.execute(params_from_iter(params.iter().map(Param)))?;
+                for params in rows {
+                    statement.execute(params_from_iter(params.iter().map(Param)))?;
+                }
             }
             for (name, c, p, v) in &checkpoints {
                 tx.prepare_cached(
