@@ -252,8 +252,8 @@ async fn rebuild_switches_to_shadow_tables(env: Env) {
     let _lock = env.db.lock("catalog").await.unwrap();
     let progress = std::sync::Mutex::new(Vec::new());
     let report = rebuild(
-        env.events.as_ref(),
-        env.db.as_ref(),
+        env.events.clone(),
+        env.db.clone(),
         &projections,
         &RebuildOptions {
             batch_events: 100,
@@ -294,8 +294,8 @@ async fn rebuild_switches_to_shadow_tables(env: Env) {
     // Rebuild again (the shadow names are reused after a switch), then keep following.
     let _lock = env.db.lock("catalog").await.unwrap();
     rebuild(
-        env.events.as_ref(),
-        env.db.as_ref(),
+        env.events.clone(),
+        env.db.clone(),
         &projections,
         &RebuildOptions::default(),
         |_| {},

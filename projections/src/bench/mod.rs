@@ -133,8 +133,8 @@ async fn measure(
 ) -> anyhow::Result<()> {
     let projections = all(&ModelOptions::default());
     let report = rebuild(
-        events.as_ref(),
-        db.as_ref(),
+        events.clone(),
+        db.clone(),
         &projections,
         &RebuildOptions::default(),
         |_| {},

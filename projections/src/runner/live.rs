@@ -127,7 +127,7 @@ impl Runner {
             .flat_map(|p| p.tables().iter().map(|t| (*t, t.name.to_owned())))
             .collect();
         self.db
-            .create_tables(&tables)
+            .create_tables(&tables, true)
             .await
             .context("creating read-model tables")?;
 
@@ -202,8 +202,8 @@ impl Runner {
                 self.board
                     .update(name, |s| s.state = ProjectionState::Rebuilding);
                 rebuild(
-                    self.events.as_ref(),
-                    self.db.as_ref(),
+                    self.events.clone(),
+                    self.db.clone(),
                     std::slice::from_ref(&m.projection),
                     &self.options.rebuild,
                     |_| {},
@@ -336,7 +336,7 @@ impl Runner {
         for (i, p) in &checkpoints {
             let m = &members[*i];
             commit.checkpoints.push((
-                m.projection.name(),
+                m.projection.name().to_owned(),
                 Checkpoint {
                     position: *p,
                     version: m.projection.version(),

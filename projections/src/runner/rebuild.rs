@@ -91,8 +91,8 @@ pub fn shadow_name(table: &str) -> String {
 /// Rebuilds `projections` (one pass over the log for all of them) into shadow tables and
 /// switches to them. See the module doc.
 pub async fn rebuild(
-    events: &dyn EventStore,
-    db: &dyn ReadStore,
+    events: Arc<dyn EventStore>,
+    db: Arc<dyn ReadStore>,
     projections: &[Arc<dyn Projection>],
     options: &RebuildOptions,
     progress: impl Fn(&RebuildProgress),
@@ -144,10 +144,10 @@ pub async fn rebuild(
         }
     }
     let flat: Vec<(&'static TableDef, String)> = shadows.iter().flatten().cloned().collect();
-    db.create_tables(&flat).await?;
+    db.create_tables(&flat, false).await?;
     let live: Vec<(&'static TableDef, String)> =
         flat.iter().map(|(t, _)| (*t, t.name.to_owned())).collect();
-    db.create_tables(&live).await?;
+    db.create_tables(&live, true).await?;
 
     let prefixes: std::collections::BTreeSet<String> = projections
         .iter()
@@ -157,17 +157,31 @@ pub async fn rebuild(
     let head = events.head_position().await?;
     let mut position = resume_from;
     let mut count = 0u64;
+    // Three stages overlap: the next page of the log is read and the previous batch commits
+    // while this one is applied. The cache takes each batch's rows as soon as they are applied;
+    // if a commit fails the rebuild stops, and a new one resumes from its checkpoint with an
+    // empty cache.
+    let read_page = |from: Option<Position>| {
+        let events = events.clone();
+        let filter = filter.clone();
+        let limit = options.batch_events.max(1);
+        tokio::spawn(async move {
+            let mut read = ReadAll::forwards().filter(filter).limit(limit);
+            if let Some(p) = from {
+                read = read.from(p);
+            }
+            events.read_all(read).await
+        })
+    };
+    let mut next_page = read_page(position);
+    let mut committing: Option<tokio::task::JoinHandle<Result<(), crate::store::StoreError>>> =
+        None;
     loop {
-        let mut read = ReadAll::forwards()
-            .filter(filter.clone())
-            .limit(options.batch_events.max(1));
-        if let Some(p) = position {
-            read = read.from(p);
-        }
-        let page = events.read_all(read).await.context("reading the log")?;
+        let page = next_page.await?.context("reading the log")?;
         let Some(last) = page.last().map(|e| e.position) else {
             break;
         };
+        next_page = read_page(Some(last));
         let mut changes = Changes::default();
         let mut dead = Vec::new();
         for (i, projection) in projections.iter().enumerate() {
@@ -177,7 +191,7 @@ pub async fn rebuild(
                     continue;
                 }
                 changes.begin_event();
-                let mut rows = Rows::new(db, &physical, &mut cache, &mut changes);
+                let mut rows = Rows::new(db.as_ref(), &physical, &mut cache, &mut changes);
                 match projection.apply(event, &mut rows).await {
                     Ok(()) => {}
                     Err(e) if e.is_poison() => {
@@ -209,7 +223,7 @@ pub async fn rebuild(
         let mut batch = Batch::from_changes(&changes, &physical);
         for (p, name) in projections.iter().zip(&rebuild_names) {
             batch.checkpoints.push((
-                name,
+                name.clone(),
                 Checkpoint {
                     position: last,
                     version: p.version(),
@@ -217,14 +231,16 @@ pub async fn rebuild(
             ));
         }
         batch.dead_letters = dead;
-        db.commit(batch)
-            .await
-            .context("committing a rebuild batch")?;
         for (def, table) in changes.tables.into_values() {
             for (key, row) in table.rows {
                 cache.put(def.name, key, row);
             }
         }
+        if let Some(previous) = committing.take() {
+            previous.await?.context("committing a rebuild batch")?;
+        }
+        let db = db.clone();
+        committing = Some(tokio::spawn(async move { db.commit(batch).await }));
         count += page.len() as u64;
         position = Some(last);
         progress(&estimate(
@@ -234,6 +250,9 @@ pub async fn rebuild(
             head,
             started.elapsed(),
         ));
+    }
+    if let Some(previous) = committing.take() {
+        previous.await?.context("committing a rebuild batch")?;
     }
 
     let mut tables = Vec::new();

@@ -28,8 +28,13 @@ impl Dialect {
     }
 }
 
-/// `CREATE TABLE IF NOT EXISTS` plus its indexes.
-pub(crate) fn create_table(dialect: Dialect, def: &TableDef, physical: &str) -> Vec<String> {
+/// `CREATE TABLE IF NOT EXISTS`, plus its indexes when `indexes`.
+pub(crate) fn create_table(
+    dialect: Dialect,
+    def: &TableDef,
+    physical: &str,
+    indexes: bool,
+) -> Vec<String> {
     let columns: Vec<String> = def
         .columns
         .iter()
@@ -48,14 +53,25 @@ pub(crate) fn create_table(dialect: Dialect, def: &TableDef, physical: &str) -> 
         columns.join(", "),
         keys.join(", ")
     )];
-    for (i, index) in def.indexes.iter().enumerate() {
-        statements.push(format!(
-            "CREATE INDEX IF NOT EXISTS {} ON {physical} ({})",
-            index_name(physical, i),
-            index.join(", ")
-        ));
+    if indexes {
+        statements.extend(create_indexes(def, physical));
     }
     statements
+}
+
+/// `CREATE INDEX IF NOT EXISTS` for every secondary index (same text on both databases).
+pub(crate) fn create_indexes(def: &TableDef, physical: &str) -> Vec<String> {
+    def.indexes
+        .iter()
+        .enumerate()
+        .map(|(i, index)| {
+            format!(
+                "CREATE INDEX IF NOT EXISTS {} ON {physical} ({})",
+                index_name(physical, i),
+                index.join(", ")
+            )
+        })
+        .collect()
 }
 
 fn key_predicate(dialect: Dialect, def: &TableDef) -> String {

@@ -60,31 +60,31 @@ pub struct DeadLetter {
 
 /// One table's share of a batch, under its physical name.
 #[derive(Debug)]
-pub struct TableWrite<'a> {
+pub struct TableWrite {
     /// The table's definition.
     pub def: &'static TableDef,
     /// Where it is stored.
-    pub physical: &'a str,
+    pub physical: String,
     /// Rows to insert or replace.
-    pub upserts: Vec<&'a Row>,
+    pub upserts: Vec<Row>,
     /// Keys to delete.
-    pub deletes: Vec<&'a [Value]>,
+    pub deletes: Vec<Vec<Value>>,
 }
 
-/// Everything one batch commits.
+/// Everything one batch commits (owned, so a commit can run while the next batch is applied).
 #[derive(Debug, Default)]
-pub struct Batch<'a> {
+pub struct Batch {
     /// Row changes.
-    pub tables: Vec<TableWrite<'a>>,
+    pub tables: Vec<TableWrite>,
     /// New checkpoints (projection name, checkpoint).
-    pub checkpoints: Vec<(&'a str, Checkpoint)>,
+    pub checkpoints: Vec<(String, Checkpoint)>,
     /// Events set aside.
     pub dead_letters: Vec<DeadLetter>,
 }
 
-impl<'a> Batch<'a> {
-    /// The batch of `changes`, written to the physical names `physical` gives.
-    pub fn from_changes(changes: &'a Changes, physical: &'a crate::rows::Physical) -> Self {
+impl Batch {
+    /// A copy of `changes`, written to the physical names `physical` gives.
+    pub fn from_changes(changes: &Changes, physical: &crate::rows::Physical) -> Self {
         let tables = changes
             .tables
             .values()
@@ -93,13 +93,16 @@ impl<'a> Batch<'a> {
                 let mut deletes = Vec::new();
                 for (key, row) in &table.rows {
                     match row {
-                        Some(row) => upserts.push(row),
-                        None => deletes.push(key.as_slice()),
+                        Some(row) => upserts.push(row.clone()),
+                        None => deletes.push(key.clone()),
                     }
                 }
                 TableWrite {
                     def,
-                    physical: physical.get(def.name).map_or(def.name, String::as_str),
+                    physical: physical
+                        .get(def.name)
+                        .cloned()
+                        .unwrap_or_else(|| def.name.to_owned()),
                     upserts,
                     deletes,
                 }
@@ -122,9 +125,14 @@ pub trait ReadStore: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
 
-    /// Creates these tables (and their indexes) under these physical names, if missing.
-    async fn create_tables(&self, tables: &[(&'static TableDef, String)])
-    -> Result<(), StoreError>;
+    /// Creates these tables under these physical names, if missing; with their secondary indexes
+    /// when `indexes` (a rebuild loads its shadow tables first and indexes them at the switch,
+    /// which is much faster than maintaining the indexes row by row).
+    async fn create_tables(
+        &self,
+        tables: &[(&'static TableDef, String)],
+        indexes: bool,
+    ) -> Result<(), StoreError>;
 
     /// Drops these tables, if they exist.
     async fn drop_tables(&self, physical: &[String]) -> Result<(), StoreError>;
@@ -147,11 +155,11 @@ pub trait ReadStore: Send + Sync + 'static {
     async fn checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError>;
 
     /// Commits a batch in one transaction.
-    async fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError>;
+    async fn commit(&self, batch: Batch) -> Result<(), StoreError>;
 
     /// In one transaction: drops each live table (named `def.name`), renames its shadow to the
-    /// live name (indexes too), and moves the checkpoint `from` to `to`, so the rebuilt tables
-    /// carry on from where the rebuild stopped.
+    /// live name, creates its secondary indexes under the live name, and moves the checkpoint
+    /// `from` to `to`, so the rebuilt tables carry on from where the rebuild stopped.
     async fn swap(
         &self,
         tables: &[(&'static TableDef, String)],

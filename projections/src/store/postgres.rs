@@ -185,11 +185,12 @@ impl ReadStore for PostgresReadStore {
     async fn create_tables(
         &self,
         tables: &[(&'static TableDef, String)],
+        indexes: bool,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for (def, physical) in tables {
             check_table(def, physical)?;
-            for statement in ddl::create_table(Dialect::Postgres, def, physical) {
+            for statement in ddl::create_table(Dialect::Postgres, def, physical, indexes) {
                 sqlx::query(sqlx::AssertSqlSafe(statement))
                     .execute(&mut *tx)
                     .await?;
@@ -263,13 +264,14 @@ impl ReadStore for PostgresReadStore {
         })
     }
 
-    async fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError> {
+    async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for table in &batch.tables {
-            check_table(table.def, table.physical)?;
+            check_table(table.def, &table.physical)?;
             if !table.deletes.is_empty() {
-                let sql = ddl::postgres_delete(table.def, table.physical);
-                for chunk in table.deletes.chunks(CHUNK) {
+                let sql = ddl::postgres_delete(table.def, &table.physical);
+                let keys: Vec<&[Value]> = table.deletes.iter().map(Vec::as_slice).collect();
+                for chunk in keys.chunks(CHUNK) {
                     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
                     for (i, column) in table.def.key_columns().iter().enumerate() {
                         query = bind_column(query, column.ty, chunk, i);
@@ -278,7 +280,7 @@ impl ReadStore for PostgresReadStore {
                 }
             }
             if !table.upserts.is_empty() {
-                let sql = ddl::postgres_upsert(table.def, table.physical);
+                let sql = ddl::postgres_upsert(table.def, &table.physical);
                 let rows: Vec<&[Value]> = table.upserts.iter().map(|r| r.as_slice()).collect();
                 for chunk in rows.chunks(CHUNK) {
                     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
@@ -348,6 +350,7 @@ impl ReadStore for PostgresReadStore {
             statements.push(format!(
                 "ALTER INDEX IF EXISTS {shadow}_pkey RENAME TO {live}_pkey"
             ));
+            statements.extend(ddl::create_indexes(def, live));
             for statement in statements {
                 sqlx::query(sqlx::AssertSqlSafe(statement))
                     .execute(&mut *tx)

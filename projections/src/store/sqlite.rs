@@ -171,11 +171,12 @@ impl ReadStore for SqliteReadStore {
     async fn create_tables(
         &self,
         tables: &[(&'static TableDef, String)],
+        indexes: bool,
     ) -> Result<(), StoreError> {
         let mut statements = Vec::new();
         for (def, physical) in tables {
             check_table(def, physical)?;
-            statements.extend(ddl::create_table(Dialect::Sqlite, def, physical));
+            statements.extend(ddl::create_table(Dialect::Sqlite, def, physical, indexes));
         }
         self.with(move |conn| {
             let tx = conn.transaction()?;
@@ -264,21 +265,20 @@ impl ReadStore for SqliteReadStore {
         .await
     }
 
-    async fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError> {
-        // Owned statements + parameters: the work moves to the blocking pool.
+    async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let mut work: Vec<(String, Vec<Vec<Value>>)> = Vec::new();
-        for table in &batch.tables {
-            check_table(table.def, table.physical)?;
+        for table in batch.tables {
+            check_table(table.def, &table.physical)?;
             if !table.deletes.is_empty() {
                 work.push((
-                    ddl::sqlite_delete(table.def, table.physical),
-                    table.deletes.iter().map(|k| k.to_vec()).collect(),
+                    ddl::sqlite_delete(table.def, &table.physical),
+                    table.deletes,
                 ));
             }
             if !table.upserts.is_empty() {
                 work.push((
-                    ddl::sqlite_upsert(table.def, table.physical),
-                    table.upserts.iter().map(|r| (*r).clone()).collect(),
+                    ddl::sqlite_upsert(table.def, &table.physical),
+                    table.upserts,
                 ));
             }
         }
@@ -340,15 +340,11 @@ impl ReadStore for SqliteReadStore {
             let live = def.name;
             statements.push(format!("DROP TABLE IF EXISTS {live}"));
             statements.push(format!("ALTER TABLE {shadow} RENAME TO {live}"));
-            // SQLite cannot rename an index: recreate it under the live table's name.
-            for (i, columns) in def.indexes.iter().enumerate() {
+            // SQLite cannot rename an index: (re)create it under the live table's name.
+            for i in 0..def.indexes.len() {
                 statements.push(format!("DROP INDEX IF EXISTS {}", index_name(shadow, i)));
-                statements.push(format!(
-                    "CREATE INDEX IF NOT EXISTS {} ON {live} ({})",
-                    index_name(live, i),
-                    columns.join(", ")
-                ));
             }
+            statements.extend(ddl::create_indexes(def, live));
         }
         let (from, to) = (from.to_owned(), to.to_owned());
         self.with(move |conn| {

@@ -56,8 +56,9 @@ impl ReadStore for Faulty {
     async fn create_tables(
         &self,
         tables: &[(&'static TableDef, String)],
+        indexes: bool,
     ) -> Result<(), StoreError> {
-        self.inner.create_tables(tables).await
+        self.inner.create_tables(tables, indexes).await
     }
     async fn drop_tables(&self, physical: &[String]) -> Result<(), StoreError> {
         self.inner.drop_tables(physical).await
@@ -82,7 +83,7 @@ impl ReadStore for Faulty {
     async fn checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError> {
         self.inner.checkpoint(projection).await
     }
-    async fn commit(&self, batch: Batch<'_>) -> Result<(), StoreError> {
+    async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         if self.roll(self.p_before) {
             return Err(injected("before commit"));
         }
