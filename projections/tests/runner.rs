@@ -348,3 +348,202 @@ async fn one_owner_at_a_time(env: Env) {
     second.stop().await;
 }
 both!(one_owner_at_a_time, one_owner_at_a_time);
+
+/// `P` with another poison policy and version.
+struct Variant<P> {
+    inner: P,
+    name: &'static str,
+    policy: shop_projections::runner::PoisonPolicy,
+    version: u32,
+}
+
+#[async_trait::async_trait]
+impl<P: Projection> Projection for Variant<P> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn version(&self) -> u32 {
+        self.version
+    }
+    fn tables(&self) -> &'static [&'static shop_projections::rows::TableDef] {
+        self.inner.tables()
+    }
+    fn categories(&self) -> &'static [&'static str] {
+        self.inner.categories()
+    }
+    fn poison_policy(&self) -> shop_projections::runner::PoisonPolicy {
+        self.policy
+    }
+    async fn apply(
+        &self,
+        event: &shop_eventstore::RecordedEvent,
+        rows: &mut shop_projections::rows::Rows<'_>,
+    ) -> Result<(), shop_projections::runner::ApplyError> {
+        self.inner.apply(event, rows).await
+    }
+}
+
+/// An event that does not decode stops a `Stop` projection just before it (the others go on),
+/// and is parked by a `Park` projection, which goes on past it.
+async fn poison_events_stop_or_park(env: Env) {
+    use shop_eventstore::{Actor, EventData, ExpectedRevision, Json, Metadata};
+    use shop_projections::runner::{PoisonPolicy, ProjectionState};
+    let stopping: Arc<dyn Projection> = Arc::new(InventoryModel);
+    let parking: Arc<dyn Projection> = Arc::new(Variant {
+        inner: InvariantChecker,
+        name: "invariants_parking",
+        policy: PoisonPolicy::Park,
+        version: 1,
+    });
+    let projections = vec![stopping, parking];
+    append_all(&env.events, inventory_history(1, 20, 1), 1).await;
+    let bad = EventData {
+        event_id: uuid::Uuid::new_v4(),
+        event_type: "inventory.StockReceived.v1".into(),
+        data: Json::encode(&serde_json::json!({"bogus": true})).unwrap(),
+        metadata: Metadata::new(
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            Actor::system("test"),
+            t0(),
+        ),
+    };
+    let bad_at = env
+        .events
+        .append(
+            &StreamName::new("inventory-BAD").unwrap(),
+            ExpectedRevision::NoStream,
+            vec![bad],
+        )
+        .await
+        .unwrap()
+        .position;
+    append_all(&env.events, inventory_history(3, 20, 2).split_off(1), 1).await;
+
+    let running = Running::start(
+        env.events.clone(),
+        env.db.clone(),
+        projections,
+        RunnerOptions::default(),
+    );
+    running
+        .catch_up(env.events.as_ref(), &["invariants_parking"])
+        .await;
+    let parked = env.db.dead_letters("invariants_parking").await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(
+        (parked[0].position, parked[0].stream.as_str()),
+        (bad_at, "inventory-BAD")
+    );
+    assert_eq!(running.board.get("invariants_parking").unwrap().parked, 1);
+
+    let mut stopped = None;
+    for _ in 0..100 {
+        stopped = running
+            .board
+            .get("inventory")
+            .filter(|s| s.state == ProjectionState::Stopped);
+        if stopped.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stopped = stopped.expect("the inventory projection stopped");
+    assert!(
+        stopped.checkpoint.is_some_and(|c| c < bad_at),
+        "{stopped:?}"
+    );
+    assert!(stopped.last_error.unwrap().1.contains("inventory-BAD"));
+    assert_eq!(
+        env.db
+            .checkpoint("inventory")
+            .await
+            .unwrap()
+            .map(|c| c.position),
+        stopped.checkpoint
+    );
+    // The levels of the SKU after the poison event were not applied by the stopped projection.
+    assert!(
+        env.db
+            .load(
+                StockLevel::TABLE,
+                "inventory_levels",
+                &[text("SKU-2"), text("w1")]
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+    running.stop().await;
+}
+both!(poison_events_stop_or_park, poison_events_stop_or_park);
+
+/// A projection whose version changed is rebuilt by the runner before it follows the log.
+async fn a_new_version_is_rebuilt(env: Env) {
+    append_all(&env.events, inventory_history(4, 30, 8), 2).await;
+    let v1: Vec<Arc<dyn Projection>> = vec![Arc::new(InventoryModel)];
+    let running = Running::start(
+        env.events.clone(),
+        env.db.clone(),
+        v1.clone(),
+        RunnerOptions::default(),
+    );
+    running.catch_up(env.events.as_ref(), &["inventory"]).await;
+    running.stop().await;
+    let before = dump(env.db.as_ref(), &tables_of(&v1)).await;
+
+    let v2: Vec<Arc<dyn Projection>> = vec![Arc::new(Variant {
+        inner: InventoryModel,
+        name: "inventory",
+        policy: shop_projections::runner::PoisonPolicy::Stop,
+        version: 2,
+    })];
+    let running = Running::start(
+        env.events.clone(),
+        env.db.clone(),
+        v2.clone(),
+        RunnerOptions::default(),
+    );
+    running.catch_up(env.events.as_ref(), &["inventory"]).await;
+    running.stop().await;
+    assert_eq!(
+        env.db
+            .checkpoint("inventory")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+    assert_eq!(dump(env.db.as_ref(), &tables_of(&v2)).await, before);
+}
+both!(a_new_version_is_rebuilt, a_new_version_is_rebuilt);
+
+/// Read-your-writes: waiting for a position answers as soon as the projection has it, and says
+/// so when it does not come in time.
+async fn waiting_for_a_position(env: Env) {
+    let projections: Vec<Arc<dyn Projection>> = vec![Arc::new(InventoryModel)];
+    let running = Running::start(
+        env.events.clone(),
+        env.db.clone(),
+        projections,
+        RunnerOptions::default(),
+    );
+    append_all(&env.events, inventory_history(1, 10, 4), 1).await;
+    let head = env.events.head_position().await.unwrap().unwrap();
+    assert!(
+        running
+            .board
+            .wait_for("inventory", head, Duration::from_secs(30))
+            .await
+    );
+    let beyond = shop_eventstore::Position::new(head.commit() + 1_000_000, 0);
+    assert!(
+        !running
+            .board
+            .wait_for("inventory", beyond, Duration::from_millis(200))
+            .await
+    );
+    running.stop().await;
+}
+both!(waiting_for_a_position, waiting_for_a_position);

@@ -6,6 +6,8 @@
 //! A batch's row changes, its projections' checkpoints and any parked events commit in one
 //! transaction, so every event's effect is applied exactly once, also across crashes.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod ddl;
 pub mod postgres;
 pub mod sqlite;

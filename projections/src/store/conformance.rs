@@ -1,0 +1,315 @@
+//! The read-model store's conformance suite: one set of cases, run against every adapter
+//! (`projections/tests/store_conformance.rs`). Each case gets two handles on one fresh database,
+//! as two processes would open it.
+
+use std::sync::Arc;
+
+use shop_eventstore::Position;
+
+use super::{Batch, Checkpoint, DeadLetter, ReadStore, TableWrite};
+use crate::rows::{Column, ColumnType, TableDef, Value, int, text};
+
+/// Two handles on one fresh, empty database.
+pub type Pair = (Arc<dyn ReadStore>, Arc<dyn ReadStore>);
+
+const COLUMNS: &[Column] = &[
+    Column {
+        name: "id",
+        ty: ColumnType::Text,
+        nullable: false,
+    },
+    Column {
+        name: "n",
+        ty: ColumnType::Int,
+        nullable: false,
+    },
+    Column {
+        name: "flag",
+        ty: ColumnType::Bool,
+        nullable: true,
+    },
+    Column {
+        name: "note",
+        ty: ColumnType::Text,
+        nullable: true,
+    },
+    Column {
+        name: "amount",
+        ty: ColumnType::Int,
+        nullable: true,
+    },
+];
+
+/// A table keyed by (id, n) with nullable columns of every type and an index.
+pub static TABLE: TableDef = TableDef {
+    name: "conformance_things",
+    columns: COLUMNS,
+    key_len: 2,
+    indexes: &[&["note"]],
+};
+
+fn row(
+    id: &str,
+    n: i64,
+    flag: Option<bool>,
+    note: Option<&str>,
+    amount: Option<i64>,
+) -> Vec<Value> {
+    vec![
+        text(id),
+        int(n),
+        flag.map_or(Value::Null, Value::Bool),
+        note.map_or(Value::Null, text),
+        amount.map_or(Value::Null, Value::Int),
+    ]
+}
+
+fn write(upserts: Vec<Vec<Value>>, deletes: Vec<Vec<Value>>) -> Batch {
+    Batch {
+        tables: vec![TableWrite {
+            def: &TABLE,
+            physical: TABLE.name.to_owned(),
+            upserts,
+            deletes,
+        }],
+        ..Batch::default()
+    }
+}
+
+fn checkpoint(commit: u64) -> Checkpoint {
+    Checkpoint {
+        position: Position::new(commit, commit),
+        version: 3,
+    }
+}
+
+async fn setup(db: &dyn ReadStore) {
+    db.create_tables(&[(&TABLE, TABLE.name.to_owned())], true)
+        .await
+        .expect("create the table");
+}
+
+/// Creating tables twice is harmless; a missing row loads as `None`; an empty table counts 0.
+pub async fn tables_are_created_once((db, _): Pair) {
+    setup(db.as_ref()).await;
+    setup(db.as_ref()).await;
+    assert_eq!(
+        db.load(&TABLE, TABLE.name, &[text("x"), int(1)])
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(db.count(TABLE.name).await.unwrap(), 0);
+    assert!(db.scan(&TABLE, TABLE.name).await.unwrap().is_empty());
+}
+
+/// Values of every type, NULLs and extremes come back as written; scans are ordered by key.
+pub async fn values_round_trip((db, other): Pair) {
+    setup(db.as_ref()).await;
+    let rows = vec![
+        row(
+            "b",
+            2,
+            Some(true),
+            Some("quote ' and \" and ünïcödé ✓"),
+            Some(i64::MAX),
+        ),
+        row("a", 10, Some(false), None, Some(i64::MIN)),
+        row("a", 2, None, Some(""), None),
+    ];
+    db.commit(write(rows.clone(), vec![])).await.unwrap();
+    let scanned = other.scan(&TABLE, TABLE.name).await.unwrap();
+    assert_eq!(
+        scanned,
+        vec![rows[2].clone(), rows[1].clone(), rows[0].clone()]
+    );
+    assert_eq!(
+        other
+            .load(&TABLE, TABLE.name, &[text("b"), int(2)])
+            .await
+            .unwrap(),
+        Some(rows[0].clone())
+    );
+    assert_eq!(other.count(TABLE.name).await.unwrap(), 3);
+}
+
+/// An upsert replaces the whole row; deleting a missing key is not an error.
+pub async fn upserts_replace_and_deletes_remove((db, _): Pair) {
+    setup(db.as_ref()).await;
+    db.commit(write(
+        vec![row("a", 1, Some(true), Some("x"), Some(5))],
+        vec![],
+    ))
+    .await
+    .unwrap();
+    db.commit(write(
+        vec![
+            row("a", 1, None, None, Some(6)),
+            row("b", 1, None, None, None),
+        ],
+        vec![vec![text("zz"), int(9)]],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        db.load(&TABLE, TABLE.name, &[text("a"), int(1)])
+            .await
+            .unwrap(),
+        Some(row("a", 1, None, None, Some(6)))
+    );
+    db.commit(write(vec![], vec![vec![text("a"), int(1)]]))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.load(&TABLE, TABLE.name, &[text("a"), int(1)])
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(db.count(TABLE.name).await.unwrap(), 1);
+}
+
+/// Rows and checkpoints commit together; a batch that fails writes neither.
+pub async fn a_batch_is_all_or_nothing((db, other): Pair) {
+    setup(db.as_ref()).await;
+    assert_eq!(db.checkpoint("p").await.unwrap(), None);
+    let mut batch = write(vec![row("a", 1, None, None, None)], vec![]);
+    batch.checkpoints.push(("p".into(), checkpoint(7)));
+    db.commit(batch).await.unwrap();
+    assert_eq!(other.checkpoint("p").await.unwrap(), Some(checkpoint(7)));
+
+    // The second table write names a table that does not exist: the whole batch fails.
+    let mut bad = write(vec![row("b", 1, None, None, None)], vec![]);
+    bad.tables.push(TableWrite {
+        def: &TABLE,
+        physical: "conformance_missing".into(),
+        upserts: vec![row("c", 1, None, None, None)],
+        deletes: vec![],
+    });
+    bad.checkpoints.push(("p".into(), checkpoint(9)));
+    assert!(db.commit(bad).await.is_err());
+    assert_eq!(other.checkpoint("p").await.unwrap(), Some(checkpoint(7)));
+    assert_eq!(
+        other
+            .load(&TABLE, TABLE.name, &[text("b"), int(1)])
+            .await
+            .unwrap(),
+        None
+    );
+
+    db.reset_checkpoint("p").await.unwrap();
+    assert_eq!(other.checkpoint("p").await.unwrap(), None);
+}
+
+/// Batches larger than one statement's chunk commit whole.
+pub async fn large_batches_commit((db, _): Pair) {
+    setup(db.as_ref()).await;
+    let rows: Vec<_> = (0..25_000)
+        .map(|n| row("bulk", n, Some(n % 2 == 0), None, Some(n)))
+        .collect();
+    db.commit(write(rows, vec![])).await.unwrap();
+    assert_eq!(db.count(TABLE.name).await.unwrap(), 25_000);
+    let deletes: Vec<_> = (0..12_000).map(|n| vec![text("bulk"), int(n)]).collect();
+    db.commit(write(vec![], deletes)).await.unwrap();
+    assert_eq!(db.count(TABLE.name).await.unwrap(), 13_000);
+}
+
+/// Parked events are kept per projection, in log order.
+pub async fn dead_letters_are_kept((db, other): Pair) {
+    let letter = |commit: u64, projection: &str| DeadLetter {
+        projection: projection.into(),
+        position: Position::new(commit, commit),
+        event_id: uuid::Uuid::from_u128(u128::from(commit)),
+        stream: "order-1".into(),
+        event_type: "order.OrderPlaced.v1".into(),
+        error: "cannot apply".into(),
+    };
+    let batch = Batch {
+        dead_letters: vec![letter(9, "p"), letter(3, "p"), letter(5, "q")],
+        ..Batch::default()
+    };
+    db.commit(batch).await.unwrap();
+    let got = other.dead_letters("p").await.unwrap();
+    assert_eq!(got, vec![letter(3, "p"), letter(9, "p")]);
+}
+
+/// A shadow table replaces the live one, with the checkpoint moved; the shadow name can be used
+/// again afterwards.
+pub async fn swaps_replace_live_tables((db, other): Pair) {
+    setup(db.as_ref()).await;
+    let shadow = format!("{}__rebuild", TABLE.name);
+    db.commit(write(vec![row("old", 1, None, None, None)], vec![]))
+        .await
+        .unwrap();
+    for round in 0..2 {
+        db.create_tables(&[(&TABLE, shadow.clone())], false)
+            .await
+            .unwrap();
+        let mut batch = Batch {
+            tables: vec![TableWrite {
+                def: &TABLE,
+                physical: shadow.clone(),
+                upserts: vec![row("new", round, None, Some("n"), None)],
+                deletes: vec![],
+            }],
+            ..Batch::default()
+        };
+        batch
+            .checkpoints
+            .push(("p@rebuild".into(), checkpoint(20 + round as u64)));
+        db.commit(batch).await.unwrap();
+        db.swap(&[(&TABLE, shadow.clone())], "p@rebuild", "p")
+            .await
+            .unwrap();
+        assert_eq!(
+            other.scan(&TABLE, TABLE.name).await.unwrap(),
+            vec![row("new", round, None, Some("n"), None)]
+        );
+        assert_eq!(
+            other.checkpoint("p").await.unwrap(),
+            Some(checkpoint(20 + round as u64))
+        );
+        assert_eq!(other.checkpoint("p@rebuild").await.unwrap(), None);
+    }
+}
+
+/// One owner at a time, across handles; released when the guard is dropped.
+pub async fn locks_exclude_other_owners((db, other): Pair) {
+    let guard = db.try_lock("catalog").await.unwrap().expect("a free lock");
+    assert!(other.try_lock("catalog").await.unwrap().is_none());
+    assert!(other.try_lock("orders").await.unwrap().is_some());
+    drop(guard);
+    let mut taken = None;
+    for _ in 0..50 {
+        taken = other.try_lock("catalog").await.unwrap();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(taken.is_some(), "the lock was not released");
+}
+
+/// Declares one test per case for an adapter: `read_store_conformance!(pair_factory)`, where
+/// `pair_factory().await` returns `Option<Pair>` (`None`: the adapter is not configured here).
+#[macro_export]
+macro_rules! read_store_conformance {
+    ($pair:path) => {
+        $crate::read_store_conformance!(@cases $pair;
+            tables_are_created_once, values_round_trip, upserts_replace_and_deletes_remove,
+            a_batch_is_all_or_nothing, large_batches_commit, dead_letters_are_kept,
+            swaps_replace_live_tables, locks_exclude_other_owners);
+    };
+    (@cases $pair:path; $($case:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(pair) = $pair().await else {
+                    eprintln!("database not configured: skipping {}", stringify!($case));
+                    return;
+                };
+                $crate::store::conformance::$case(pair).await;
+            }
+        )+
+    };
+}
