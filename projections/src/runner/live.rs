@@ -113,10 +113,12 @@ impl Runner {
             self.board
                 .update(p.name(), |s| s.state = ProjectionState::Standby);
         }
+        // Locks are taken in name order, so two runners with overlapping groups cannot each hold
+        // one the other waits for.
         let mut guards: Vec<Box<dyn LockGuard>> = Vec::new();
-        for p in &self.projections {
+        for name in &names {
             tokio::select! {
-                guard = self.db.lock(p.name()) => guards.push(guard.context("taking a projection's lock")?),
+                guard = self.db.lock(name) => guards.push(guard.context("taking a projection's lock")?),
                 _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
             }
         }
