@@ -30,4 +30,7 @@ pub enum Bench {
     FlashSale(shop_commands::bench::FlashSaleOptions),
     /// Rebuild throughput of all read models and projection lag, on SQLite and Postgres.
     Projections(shop_projections::bench::ProjectionBenchOptions),
+    /// Search latency (typo queries with facets) and indexing speed, on Tantivy (and Meilisearch
+    /// with --meili-url).
+    Search(shop_projections::search::bench::SearchBenchOptions),
 }

@@ -28,6 +28,9 @@ async fn main() {
         Command::Bench(Bench::Eventstore(options)) => shop_eventstore::bench::run(options).await,
         Command::Bench(Bench::FlashSale(options)) => shop_commands::bench::run(options).await,
         Command::Bench(Bench::Projections(options)) => shop_projections::bench::run(options).await,
+        Command::Bench(Bench::Search(options)) => {
+            shop_projections::search::bench::run(options).await
+        }
     };
     if let Err(err) = result {
         eprintln!("shop: {err:#}");

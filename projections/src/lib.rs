@@ -8,10 +8,12 @@
 //! - [`runner`]: the projection trait and the runner (batching, retries, poison policy, status,
 //!   waiting for a position, exclusive ownership, rebuilds into shadow tables).
 //! - [`models`]: the read models themselves.
+//! - [`search`]: the `SearchIndex` port with its Tantivy and Meilisearch adapters.
 //! - [`bench`]: `shop bench projections` (rebuild throughput and lag).
 
 pub mod bench;
 pub mod models;
 pub mod rows;
 pub mod runner;
+pub mod search;
 pub mod store;
