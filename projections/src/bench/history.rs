@@ -25,7 +25,8 @@ use uuid::Uuid;
 /// Events grouped by stream, each stream's in order.
 pub type History = Vec<(StreamName, Vec<EventData>)>;
 
-fn encode<E: Serialize>(event: &E, at: DateTime<Utc>) -> anyhow::Result<EventData> {
+/// An event in the store's envelope, as the command side would write it.
+pub(crate) fn encode<E: Serialize>(event: &E, at: DateTime<Utc>) -> anyhow::Result<EventData> {
     let mut value = serde_json::to_value(event)?;
     let event_type = value["type"].as_str().unwrap_or_default().to_owned();
     let data = value["data"].take();

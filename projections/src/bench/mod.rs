@@ -14,7 +14,7 @@ use chrono::Utc;
 use shop_domain::cart::{CartEvent, CartOwner};
 use shop_domain::{CartId, Currency, CustomerId};
 use shop_eventstore::sqlite::{SqliteEventStore, SqliteOptions};
-use shop_eventstore::{Actor, EventData, EventStore, ExpectedRevision, Json, Metadata, StreamName};
+use shop_eventstore::{EventStore, ExpectedRevision, StreamName};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -177,18 +177,7 @@ async fn measure(
                 currency: Currency::EUR,
                 at: Utc::now(),
             };
-            let mut value = serde_json::to_value(&event)?;
-            let data = EventData {
-                event_id: Uuid::new_v4(),
-                event_type: value["type"].as_str().unwrap_or_default().to_owned(),
-                data: Json::encode(&value["data"].take())?,
-                metadata: Metadata::new(
-                    Uuid::new_v4(),
-                    Uuid::new_v4(),
-                    Actor::system("bench"),
-                    Utc::now(),
-                ),
-            };
+            let data = history::encode(&event, Utc::now())?;
             let written = events
                 .append(&stream, ExpectedRevision::NoStream, vec![data])
                 .await?;

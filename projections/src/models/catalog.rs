@@ -147,7 +147,7 @@ impl Catalog {
         Ok(())
     }
 
-    /// Recomputes a product's price range from its variants' prices.
+    /// Copies catalog details into a product row.
     fn set_details(row: &mut ProductRow, details: &ProductDetails) {
         row.title = details.title.clone();
         row.description = details.description.clone();

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::rebuild::{RebuildOptions, rebuild};
 use super::status::{ProjectionState, StatusBoard};
-use super::{ApplyError, PoisonPolicy, Projection, reads};
+use super::{PoisonPolicy, Projection, reads};
 use crate::rows::{Changes, Physical, RowCache, Rows};
 use crate::store::{Batch, Checkpoint, DeadLetter, LockGuard, ReadStore};
 
@@ -295,7 +295,7 @@ impl Runner {
                     let mut rows = Rows::new(self.db.as_ref(), physical, cache, &mut changes);
                     match m.projection.apply(event, &mut rows).await {
                         Ok(()) => applied[i] += 1,
-                        Err(e) if is_poison(&e) => {
+                        Err(e) if e.is_poison() => {
                             changes.rollback_event();
                             let error = format!("{e}");
                             match m.projection.poison_policy() {
@@ -345,10 +345,7 @@ impl Runner {
                 },
             ));
         }
-        let parked: Vec<(String, usize)> = dead
-            .iter()
-            .map(|d: &DeadLetter| (d.projection.clone(), 1))
-            .collect();
+        let parked: Vec<String> = dead.iter().map(|d| d.projection.clone()).collect();
         commit.dead_letters = dead;
         self.db.commit(commit).await.context("committing a batch")?;
 
@@ -371,7 +368,7 @@ impl Runner {
             let name = m.projection.name();
             let checkpoint = m.checkpoint;
             let halt = halts.iter().find(|(h, _)| *h == i).map(|(_, r)| r.clone());
-            let parked_here = parked.iter().filter(|(p, _)| p == name).count() as u64;
+            let parked_here = parked.iter().filter(|p| *p == name).count() as u64;
             self.board.update(name, |s| {
                 s.checkpoint = checkpoint;
                 s.applied += applied[i];
@@ -395,10 +392,6 @@ impl Runner {
         }
         Ok(())
     }
-}
-
-fn is_poison(e: &ApplyError) -> bool {
-    e.is_poison()
 }
 
 /// Keeps the board's head positions fresh.

@@ -1,11 +1,12 @@
-//! Rebuilding a projection without taking its tables away: events from position 0 are applied to
+//! Rebuilding projections (one or several, in one pass over the log) without taking their tables
+//! away: events from position 0 are applied to
 //! shadow tables (`<table>__rebuild`) while the live tables keep answering queries; once the
 //! shadow has caught up with the log, the row counts of live and shadow are compared and reported,
 //! and one transaction drops the live tables, renames the shadows into their place and moves the
 //! rebuild's checkpoint to the projection. A rebuild that is interrupted resumes from its own
 //! checkpoint (`<name>@rebuild`) the next time.
 //!
-//! The caller must own the projection (hold its lock): the live runner does when it finds a
+//! The caller must own the projections (hold their locks): the live runner does when it finds a
 //! projection whose version changed.
 
 use std::sync::Arc;
