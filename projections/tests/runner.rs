@@ -452,6 +452,33 @@ async fn poison_events_stop_or_park(env: Env) {
             .map(|c| c.position),
         stopped.checkpoint
     );
+    // The status counts the events the stopped projection has not applied; the other is level.
+    let mut lags = (0, u64::MAX);
+    for _ in 0..100 {
+        lags = (
+            running.board.get("inventory").unwrap().lag_events,
+            running.board.get("invariants_parking").unwrap().lag_events,
+        );
+        if lags.0 > 0 && lags.1 == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The poison event and every inventory event after it.
+    let unapplied = env
+        .events
+        .read_all(
+            shop_eventstore::ReadAll::forwards()
+                .from(stopped.checkpoint.unwrap())
+                .filter(shop_eventstore::AllFilter::stream_prefixes([
+                    "inventory-".to_owned()
+                ])),
+        )
+        .await
+        .unwrap()
+        .len() as u64;
+    assert!(unapplied > 1);
+    assert_eq!(lags, (unapplied, 0));
     // The levels of the SKU after the poison event were not applied by the stopped projection.
     assert!(
         env.db
@@ -537,3 +564,81 @@ async fn waiting_for_a_position(env: Env) {
     running.stop().await;
 }
 both!(waiting_for_a_position, waiting_for_a_position);
+
+/// An operator asks the running runner to rebuild a projection while events keep arriving: the
+/// live tables keep serving and following the log, the shadow tables are built beside them, the
+/// switch happens between two batches, and afterwards the read model equals the aggregates.
+async fn rebuild_on_request_while_running(env: Env) {
+    let projections: Vec<Arc<dyn Projection>> =
+        vec![Arc::new(Catalog::new(5)), Arc::new(InventoryModel)];
+    append_all(&env.events, catalog_history(4), 2).await;
+    let mut history = inventory_history(12, 60, 7);
+    let later: Vec<_> = history.split_off(6);
+    append_all(&env.events, history, 2).await;
+    let running = Running::start(
+        env.events.clone(),
+        env.db.clone(),
+        projections,
+        RunnerOptions {
+            batch_events: 50,
+            rebuild: RebuildOptions {
+                batch_events: 40,
+                commit_events: 80,
+                ..RebuildOptions::default()
+            },
+            ..RunnerOptions::default()
+        },
+    );
+    running
+        .catch_up(env.events.as_ref(), &["catalog", "inventory"])
+        .await;
+
+    let unknown = running.handle.rebuild(&["nope"]).await.unwrap_err();
+    assert!(
+        unknown.to_string().contains("no projection \"nope\""),
+        "{unknown}"
+    );
+
+    let events = env.events.clone();
+    let writer = tokio::spawn(async move { append_all(&events, later, 2).await });
+    let report = running.handle.rebuild(&["inventory"]).await.unwrap();
+    writer.await.unwrap();
+    assert_eq!(report.projections, vec!["inventory"]);
+    assert!(report.events > 0);
+    assert!(report.tables.iter().any(|t| t.rebuilt > 0), "{report:?}");
+    assert!(
+        env.db
+            .checkpoint("inventory@rebuild")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    running
+        .catch_up(env.events.as_ref(), &["catalog", "inventory"])
+        .await;
+    assert_eq!(
+        projected_levels(&env).await,
+        aggregate_levels(&env, 12).await
+    );
+    let status = running.board.get("inventory").unwrap();
+    assert_eq!(status.rebuild, None);
+    // A second request after the first is done is served too.
+    running
+        .handle
+        .rebuild(&["inventory", "catalog"])
+        .await
+        .unwrap();
+    running
+        .catch_up(env.events.as_ref(), &["catalog", "inventory"])
+        .await;
+    assert_eq!(
+        projected_levels(&env).await,
+        aggregate_levels(&env, 12).await
+    );
+    running.stop().await;
+}
+both!(
+    rebuild_on_request_while_running,
+    rebuild_on_request_while_running
+);

@@ -12,7 +12,7 @@ use shop_eventstore::RecordedEvent;
 
 use super::json;
 use crate::rows::{Rows, TableDef, TableRow, text};
-use crate::runner::{ApplyError, Projection, decode};
+use crate::runner::{ApplyError, Projection};
 use crate::table;
 
 table! {
@@ -116,14 +116,14 @@ impl Projection for Analytics {
     }
 
     async fn apply(&self, event: &RecordedEvent, rows: &mut Rows<'_>) -> Result<(), ApplyError> {
-        let decoded = decode::<OrderEvent>(event)?;
+        let decoded = rows.decode::<OrderEvent>(event)?;
         let id = decoded.order_id().to_string();
-        match decoded {
+        match &*decoded {
             OrderEvent::OrderPlaced {
                 lines, currency, ..
             } => {
                 let mut products = Products::new();
-                for line in &lines {
+                for line in lines {
                     let entry = products.entry(line.product_id.to_string()).or_default();
                     entry.0 += i64::from(line.quantity);
                     entry.1 += line.subtotal.amount;
@@ -139,7 +139,7 @@ impl Projection for Analytics {
                 if let Some(mut facts) = rows.get::<OrderFacts>(vec![text(&id)]).await?
                     && facts.counted_day.is_none()
                 {
-                    let d = day(at);
+                    let d = day(*at);
                     Self::count(rows, &facts, &d, 1).await?;
                     facts.counted_day = Some(d);
                     rows.put(&facts);

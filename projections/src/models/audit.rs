@@ -14,6 +14,7 @@ use crate::table;
 table! {
     /// One event in an order's trail.
     pub struct AuditRow in "order_audit" {
+        append_only;
         key { order_id: String, commit_pos: i64, prepare_pos: i64 }
         fields {
             stream: String,
@@ -43,14 +44,16 @@ fn order_of(event: &RecordedEvent) -> Result<Option<String>, ApplyError> {
             return Ok(Some(id.to_owned()));
         }
     }
-    let data: serde_json::Value = event
-        .data
-        .decode()
+    // Only the order id is needed: a borrowed field and every other one skipped, so the event is
+    // scanned without building a tree.
+    #[derive(serde::Deserialize)]
+    struct OrderRef<'a> {
+        #[serde(borrow, default)]
+        order_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    let data: OrderRef<'_> = serde_json::from_slice(event.data.as_bytes())
         .map_err(|e| ApplyError::Poison(format!("{}: {e}", event.event_type)))?;
-    Ok(data
-        .get("order_id")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned))
+    Ok(data.order_id.map(std::borrow::Cow::into_owned))
 }
 
 #[async_trait]
@@ -72,7 +75,7 @@ impl Projection for OrderAudit {
             return Ok(());
         };
         let m = &event.metadata;
-        rows.put(&AuditRow {
+        rows.append(&AuditRow {
             order_id,
             commit_pos: event.position.commit() as i64,
             prepare_pos: event.position.prepare() as i64,

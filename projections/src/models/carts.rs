@@ -7,7 +7,7 @@ use shop_eventstore::RecordedEvent;
 
 use super::{json, millis};
 use crate::rows::{Rows, TableDef, TableRow, text};
-use crate::runner::{ApplyError, Projection, decode};
+use crate::runner::{ApplyError, Projection};
 use crate::table;
 
 table! {
@@ -109,14 +109,14 @@ impl Projection for CartsModel {
     }
 
     async fn apply(&self, event: &RecordedEvent, rows: &mut Rows<'_>) -> Result<(), ApplyError> {
-        let decoded = decode::<CartEvent>(event)?;
+        let decoded = rows.decode::<CartEvent>(event)?;
         let at = millis(decoded.at());
         if let CartEvent::CartCreated {
             cart_id,
             owner,
             currency,
             ..
-        } = &decoded
+        } = &*decoded
         {
             let (owner_kind, customer_id, token_hash) = match owner {
                 CartOwner::Guest { token_hash } => ("guest", None, Some(token_hash.clone())),
@@ -143,7 +143,7 @@ impl Projection for CartsModel {
             });
             return Ok(());
         }
-        let id = match &decoded {
+        let id = match &*decoded {
             CartEvent::CartCreated { cart_id, .. }
             | CartEvent::ItemAdded { cart_id, .. }
             | CartEvent::ItemQuantityChanged { cart_id, .. }
@@ -163,7 +163,7 @@ impl Projection for CartsModel {
         };
         let mut lines: Vec<CartLine> = serde_json::from_str(&cart.lines)
             .map_err(|e| ApplyError::Poison(format!("stored cart lines: {e}")))?;
-        match decoded {
+        match &*decoded {
             CartEvent::CartCreated { .. } => unreachable!("handled above"),
             CartEvent::ItemAdded {
                 sku,
@@ -171,27 +171,27 @@ impl Projection for CartsModel {
                 line_quantity,
                 unit_price,
                 ..
-            } => match lines.iter_mut().find(|l| l.sku == sku) {
+            } => match lines.iter_mut().find(|l| l.sku == *sku) {
                 Some(line) => {
-                    line.quantity = line_quantity;
-                    line.unit_price = unit_price;
+                    line.quantity = *line_quantity;
+                    line.unit_price = *unit_price;
                 }
                 None => lines.push(CartLine {
-                    sku,
-                    product_id,
-                    quantity: line_quantity,
-                    unit_price,
+                    sku: sku.clone(),
+                    product_id: product_id.clone(),
+                    quantity: *line_quantity,
+                    unit_price: *unit_price,
                 }),
             },
             CartEvent::ItemQuantityChanged { sku, to, .. } => {
-                if let Some(line) = lines.iter_mut().find(|l| l.sku == sku) {
-                    line.quantity = to;
+                if let Some(line) = lines.iter_mut().find(|l| l.sku == *sku) {
+                    line.quantity = *to;
                 }
             }
-            CartEvent::ItemRemoved { sku, .. } => lines.retain(|l| l.sku != sku),
+            CartEvent::ItemRemoved { sku, .. } => lines.retain(|l| l.sku != *sku),
             CartEvent::PromoCodeApplied { code, .. } => cart.promo_code = Some(code.to_string()),
             CartEvent::PromoCodeRemoved { .. } => cart.promo_code = None,
-            CartEvent::GuestCartMerged { lines: merged, .. } => lines = merged,
+            CartEvent::GuestCartMerged { lines: merged, .. } => lines = merged.clone(),
             CartEvent::MergedIntoCart { into_cart_id, .. } => {
                 cart.status = "merged".into();
                 cart.merged_into = Some(into_cart_id.to_string());

@@ -12,7 +12,7 @@ use shop_eventstore::RecordedEvent;
 
 use super::{json, millis};
 use crate::rows::{Rows, TableDef, TableRow, text};
-use crate::runner::{ApplyError, Projection, decode};
+use crate::runner::{ApplyError, Projection};
 use crate::table;
 
 table! {
@@ -161,7 +161,7 @@ impl Catalog {
     async fn apply_stock(
         &self,
         rows: &mut Rows<'_>,
-        event: InventoryEvent,
+        event: &InventoryEvent,
     ) -> Result<(), ApplyError> {
         let delta: i64 = match &event {
             InventoryEvent::StockReceived { quantity, .. } => i64::from(*quantity),
@@ -211,7 +211,7 @@ impl Catalog {
     async fn apply_product(
         &self,
         rows: &mut Rows<'_>,
-        event: ProductEvent,
+        event: &ProductEvent,
         at: i64,
     ) -> Result<(), ApplyError> {
         match event {
@@ -247,7 +247,7 @@ impl Catalog {
                     created_at: at,
                     updated_at: at,
                 };
-                Self::set_details(&mut row, &details);
+                Self::set_details(&mut row, details);
                 rows.put(&row);
                 for (i, v) in variants.iter().enumerate() {
                     self.put_variant(rows, &id, v, i as i64).await?;
@@ -258,7 +258,7 @@ impl Catalog {
                 details,
             } => {
                 if let Some(mut row) = Self::product(rows, product_id.as_str()).await? {
-                    Self::set_details(&mut row, &details);
+                    Self::set_details(&mut row, details);
                     row.updated_at = at;
                     rows.put(&row);
                 }
@@ -268,7 +268,7 @@ impl Catalog {
                 variant,
             } => {
                 if let Some(mut row) = Self::product(rows, product_id.as_str()).await? {
-                    self.put_variant(rows, product_id.as_str(), &variant, row.variant_count)
+                    self.put_variant(rows, product_id.as_str(), variant, row.variant_count)
                         .await?;
                     row.variant_count += 1;
                     set_price(&mut row, variant.sku.as_str(), variant.price.amount)?;
@@ -309,8 +309,8 @@ impl Catalog {
                 review_id: review_id.to_string(),
                 product_id: product_id.to_string(),
                 customer_id: customer_id.to_string(),
-                rating: i64::from(rating),
-                text: body,
+                rating: i64::from(*rating),
+                text: body.clone(),
                 status: "pending".into(),
                 reason: None,
                 submitted_at: at,
@@ -325,8 +325,14 @@ impl Catalog {
             } => {
                 self.moderate(rows, review_id.as_str(), "approved", None, at)
                     .await?;
-                self.rate(rows, product_id.as_str(), approved_reviews, rating_sum, at)
-                    .await?;
+                self.rate(
+                    rows,
+                    product_id.as_str(),
+                    *approved_reviews,
+                    *rating_sum,
+                    at,
+                )
+                .await?;
             }
             ProductEvent::ReviewRejected {
                 product_id,
@@ -336,10 +342,22 @@ impl Catalog {
                 rating_sum,
                 ..
             } => {
-                self.moderate(rows, review_id.as_str(), "rejected", Some(reason), at)
-                    .await?;
-                self.rate(rows, product_id.as_str(), approved_reviews, rating_sum, at)
-                    .await?;
+                self.moderate(
+                    rows,
+                    review_id.as_str(),
+                    "rejected",
+                    Some(reason.clone()),
+                    at,
+                )
+                .await?;
+                self.rate(
+                    rows,
+                    product_id.as_str(),
+                    *approved_reviews,
+                    *rating_sum,
+                    at,
+                )
+                .await?;
             }
         }
         Ok(())
@@ -415,11 +433,11 @@ impl Projection for Catalog {
     async fn apply(&self, event: &RecordedEvent, rows: &mut Rows<'_>) -> Result<(), ApplyError> {
         let at = millis(event.metadata.occurred_at);
         if event.stream.as_str().starts_with("inventory-") {
-            self.apply_stock(rows, decode::<InventoryEvent>(event)?)
-                .await
+            let decoded = rows.decode::<InventoryEvent>(event)?;
+            self.apply_stock(rows, &decoded).await
         } else {
-            self.apply_product(rows, decode::<ProductEvent>(event)?, at)
-                .await
+            let decoded = rows.decode::<ProductEvent>(event)?;
+            self.apply_product(rows, &decoded, at).await
         }
     }
 }

@@ -10,7 +10,7 @@ use shop_eventstore::RecordedEvent;
 
 use super::millis;
 use crate::rows::{Rows, TableDef, TableRow, text};
-use crate::runner::{ApplyError, Projection, decode};
+use crate::runner::{ApplyError, Projection};
 use crate::table;
 
 table! {
@@ -107,7 +107,7 @@ impl Projection for InvariantChecker {
     }
 
     async fn apply(&self, event: &RecordedEvent, rows: &mut Rows<'_>) -> Result<(), ApplyError> {
-        let decoded = decode::<InventoryEvent>(event)?;
+        let decoded = rows.decode::<InventoryEvent>(event)?;
         let sku = decoded.sku().to_string();
         for (warehouse, (h, a, r, c)) in deltas(&decoded) {
             let mut level = rows

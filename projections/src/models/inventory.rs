@@ -7,7 +7,7 @@ use shop_eventstore::RecordedEvent;
 
 use super::{json, millis};
 use crate::rows::{Rows, TableDef, TableRow, text};
-use crate::runner::{ApplyError, Projection, decode};
+use crate::runner::{ApplyError, Projection};
 use crate::table;
 
 table! {
@@ -106,7 +106,8 @@ impl Projection for InventoryModel {
 
     async fn apply(&self, event: &RecordedEvent, rows: &mut Rows<'_>) -> Result<(), ApplyError> {
         let at = millis(event.metadata.occurred_at);
-        match decode::<InventoryEvent>(event)? {
+        let decoded = rows.decode::<InventoryEvent>(event)?;
+        match &*decoded {
             InventoryEvent::StockReceived {
                 sku,
                 warehouse,
@@ -114,8 +115,8 @@ impl Projection for InventoryModel {
                 ..
             } => {
                 let mut level = Self::level(rows, sku.as_str(), warehouse.as_str()).await?;
-                level.on_hand += i64::from(quantity);
-                level.available += i64::from(quantity);
+                level.on_hand += i64::from(*quantity);
+                level.available += i64::from(*quantity);
                 level.updated_at = at;
                 rows.put(&level);
             }
@@ -126,8 +127,8 @@ impl Projection for InventoryModel {
                 ..
             } => {
                 let mut level = Self::level(rows, sku.as_str(), warehouse.as_str()).await?;
-                level.on_hand += i64::from(delta);
-                level.available += i64::from(delta);
+                level.on_hand += i64::from(*delta);
+                level.available += i64::from(*delta);
                 level.updated_at = at;
                 rows.put(&level);
             }
@@ -139,7 +140,7 @@ impl Projection for InventoryModel {
                 backordered,
                 expires_at,
             } => {
-                Self::each(rows, sku.as_str(), &allocations, at, |l, q| {
+                Self::each(rows, sku.as_str(), allocations, at, |l, q| {
                     l.available -= q;
                     l.reserved += q;
                 })
@@ -147,11 +148,11 @@ impl Projection for InventoryModel {
                 rows.put(&ReservationRow {
                     order_id: order_id.to_string(),
                     sku: sku.to_string(),
-                    quantity: i64::from(quantity),
-                    backordered: i64::from(backordered),
+                    quantity: i64::from(*quantity),
+                    backordered: i64::from(*backordered),
                     status: "reserved".into(),
-                    expires_at: millis(expires_at),
-                    allocations: json(&allocations),
+                    expires_at: millis(*expires_at),
+                    allocations: json(allocations),
                     release_reason: None,
                     updated_at: at,
                 });
@@ -164,8 +165,8 @@ impl Projection for InventoryModel {
                 reason,
                 ..
             } => {
-                Self::each(rows, sku.as_str(), &allocations, at, |l, q| {
-                    match stage {
+                Self::each(rows, sku.as_str(), allocations, at, |l, q| {
+                    match *stage {
                         ReservationStage::Reserved => l.reserved -= q,
                         ReservationStage::Committed => l.committed -= q,
                     }
@@ -187,7 +188,7 @@ impl Projection for InventoryModel {
                 allocations,
                 ..
             } => {
-                Self::each(rows, sku.as_str(), &allocations, at, |l, q| {
+                Self::each(rows, sku.as_str(), allocations, at, |l, q| {
                     l.reserved -= q;
                     l.committed += q;
                 })
@@ -207,12 +208,12 @@ impl Projection for InventoryModel {
                 backorder_allocations,
                 ..
             } => {
-                Self::each(rows, sku.as_str(), &allocations, at, |l, q| {
+                Self::each(rows, sku.as_str(), allocations, at, |l, q| {
                     l.committed -= q;
                     l.on_hand -= q;
                 })
                 .await?;
-                Self::each(rows, sku.as_str(), &backorder_allocations, at, |l, q| {
+                Self::each(rows, sku.as_str(), backorder_allocations, at, |l, q| {
                     l.available -= q;
                     l.on_hand -= q;
                 })

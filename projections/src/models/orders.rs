@@ -7,7 +7,7 @@ use shop_eventstore::RecordedEvent;
 
 use super::{json, millis};
 use crate::rows::{Rows, TableDef, TableRow, text};
-use crate::runner::{ApplyError, Projection, decode};
+use crate::runner::{ApplyError, Projection};
 use crate::table;
 
 table! {
@@ -65,6 +65,7 @@ table! {
 table! {
     /// A step of an order's status timeline.
     pub struct TimelineRow in "order_timeline" {
+        append_only;
         key { order_id: String, revision: i64 }
         fields {
             /// The event, e.g. `OrderShipped`.
@@ -104,7 +105,7 @@ impl Projection for OrdersModel {
     }
 
     async fn apply(&self, event: &RecordedEvent, rows: &mut Rows<'_>) -> Result<(), ApplyError> {
-        let decoded = decode::<OrderEvent>(event)?;
+        let decoded = rows.decode::<OrderEvent>(event)?;
         let id = decoded.order_id().to_string();
         let at = millis(decoded.at());
         let name = event
@@ -124,7 +125,7 @@ impl Projection for OrdersModel {
             promo_code,
             shipping_method,
             ..
-        } = &decoded
+        } = &*decoded
         {
             rows.put(&OrderRow {
                 order_id: id.clone(),
@@ -163,7 +164,7 @@ impl Projection for OrdersModel {
                     position: i as i64,
                 });
             }
-            rows.put(&TimelineRow {
+            rows.append(&TimelineRow {
                 order_id: id,
                 revision: event.revision as i64,
                 event: name,
@@ -179,7 +180,7 @@ impl Projection for OrdersModel {
                 event.event_type
             )));
         };
-        let (status, detail) = match decoded {
+        let (status, detail) = match &*decoded {
             OrderEvent::OrderPlaced { .. } => unreachable!("handled above"),
             OrderEvent::PaymentPending { payment_id, .. } => {
                 order.payment_id = Some(payment_id.to_string());
@@ -195,7 +196,7 @@ impl Projection for OrdersModel {
             }
             OrderEvent::PaymentFailed { reason, .. } => {
                 order.failure_reason = Some(reason.clone());
-                (Some(OrderStatus::PaymentFailed), Some(reason))
+                (Some(OrderStatus::PaymentFailed), Some(reason.clone()))
             }
             OrderEvent::OrderShipped {
                 carrier,
@@ -203,8 +204,8 @@ impl Projection for OrdersModel {
                 ..
             } => {
                 let detail = format!("{carrier} {tracking_number}");
-                order.carrier = Some(carrier);
-                order.tracking_number = Some(tracking_number);
+                order.carrier = Some(carrier.clone());
+                order.tracking_number = Some(tracking_number.clone());
                 (Some(OrderStatus::Shipped), Some(detail))
             }
             OrderEvent::OrderDelivered { .. } => (Some(OrderStatus::Delivered), None),
@@ -226,7 +227,7 @@ impl Projection for OrdersModel {
             order.status = status_code(status);
         }
         order.updated_at = at;
-        rows.put(&TimelineRow {
+        rows.append(&TimelineRow {
             order_id: id.clone(),
             revision: event.revision as i64,
             event: name,

@@ -7,7 +7,7 @@ use shop_eventstore::RecordedEvent;
 
 use super::millis;
 use crate::rows::{Rows, TableDef, TableRow, text};
-use crate::runner::{ApplyError, Projection, decode};
+use crate::runner::{ApplyError, Projection};
 use crate::table;
 
 table! {
@@ -36,6 +36,7 @@ table! {
 table! {
     /// One entry of a payment's ledger.
     pub struct LedgerRow in "payment_ledger" {
+        append_only;
         key { payment_id: String, revision: i64 }
         fields {
             order_id: String,
@@ -71,10 +72,10 @@ impl Projection for PaymentsModel {
 
     async fn apply(&self, event: &RecordedEvent, rows: &mut Rows<'_>) -> Result<(), ApplyError> {
         let at = millis(event.metadata.occurred_at);
-        let decoded = decode::<PaymentEvent>(event)?;
+        let decoded = rows.decode::<PaymentEvent>(event)?;
         let id = decoded.payment_id().to_string();
         let existing = rows.get::<PaymentRow>(vec![text(&id)]).await?;
-        let mut row = match (&decoded, existing) {
+        let mut row = match (&*decoded, existing) {
             (_, Some(row)) => row,
             (
                 PaymentEvent::AuthorizationRequested {
@@ -102,7 +103,7 @@ impl Projection for PaymentsModel {
                 )));
             }
         };
-        let (kind, amount, reference) = match &decoded {
+        let (kind, amount, reference) = match &*decoded {
             PaymentEvent::AuthorizationRequested {
                 amount,
                 idempotency_key,
@@ -178,7 +179,7 @@ impl Projection for PaymentsModel {
             other => other.to_owned(),
         };
         row.updated_at = at;
-        rows.put(&LedgerRow {
+        rows.append(&LedgerRow {
             payment_id: id,
             revision: event.revision as i64,
             order_id: row.order_id.clone(),

@@ -2,7 +2,9 @@
 //! (it holds their lock), so what it committed is what the database holds: a cached row, or a
 //! cached absence, can be trusted until it is evicted.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 
 use super::{Row, Value};
 
@@ -16,17 +18,20 @@ pub struct RowCache {
     capacity: usize,
     /// Tables created empty by this runner and never evicted from: a miss means "no such row".
     complete: Vec<&'static str>,
+    /// Something was evicted since the last [`Self::clear`].
+    evicted: bool,
 }
 
 impl RowCache {
     /// A cache of at most `capacity` rows.
     pub fn new(capacity: usize) -> Self {
         Self {
-            tables: HashMap::new(),
+            tables: HashMap::default(),
             order: VecDeque::new(),
             len: 0,
             capacity: capacity.max(1),
             complete: Vec::new(),
+            evicted: false,
         }
     }
 
@@ -65,6 +70,7 @@ impl RowCache {
                 rows.remove(old.as_slice());
             }
             self.len -= 1;
+            self.evicted = true;
             // Something left memory: the database is the only full record now.
             self.complete.clear();
         }
@@ -76,6 +82,13 @@ impl RowCache {
         self.order.clear();
         self.len = 0;
         self.complete.clear();
+        self.evicted = false;
+    }
+
+    /// Whether rows were evicted: a miss may then have to read a row the database does not hold
+    /// until an in-flight commit lands.
+    pub fn has_evicted(&self) -> bool {
+        self.evicted
     }
 
     /// Rows held.

@@ -7,6 +7,6 @@ mod table;
 mod value;
 
 pub use cache::RowCache;
-pub use set::{Changes, Physical, Rows, RowsError, TableChanges};
+pub use set::{Changes, Decoded, Physical, Rows, RowsError, TableChanges};
 pub use table::{Column, Row, TableDef, TableRow};
 pub use value::{ColumnType, SqlValue, Value, ValueError, int, text};

@@ -1,10 +1,16 @@
 //! The working set of one batch: reads go to the batch's own changes, then the cache of committed
 //! rows, then the database; writes stay in the batch until the runner commits them, together
-//! with the checkpoint, in one transaction.
+//! with the checkpoint, in one transaction. The working set also holds the decoded forms of the
+//! event being applied, so the several projections that read one event parse it once.
 
-use std::collections::HashMap;
+use std::any::{Any, TypeId};
+use std::sync::Arc;
+
+use foldhash::HashMap;
+use shop_eventstore::RecordedEvent;
 
 use super::{Row, RowCache, TableDef, TableRow, Value, ValueError};
+use crate::runner::ApplyError;
 use crate::store::{ReadStore, StoreError};
 
 /// Why a row could not be read.
@@ -21,6 +27,9 @@ pub enum RowsError {
         /// What did not fit.
         source: ValueError,
     },
+    /// A projection tried to read an append-only table.
+    #[error("table {0} is append-only: its rows cannot be read back while applying events")]
+    AppendOnly(&'static str),
 }
 
 /// One table's changes in a batch: the final image of every touched key (`None`: deleted).
@@ -38,18 +47,24 @@ type Undo = (&'static TableDef, Vec<Value>, Option<Option<Row>>);
 pub struct Changes {
     /// Per table (logical name).
     pub tables: HashMap<&'static str, (&'static TableDef, TableChanges)>,
+    /// Rows of append-only tables, in order (moved into the batch, never cached).
+    pub appends: Vec<(&'static TableDef, Row)>,
     /// Undo log of the event being applied, so an event that fails half-way leaves no trace.
     journal: Vec<Undo>,
+    /// How many appends there were when the event began.
+    appends_mark: usize,
 }
 
 impl Changes {
     /// Starts recording what the next event changes.
     pub fn begin_event(&mut self) {
         self.journal.clear();
+        self.appends_mark = self.appends.len();
     }
 
     /// Undoes everything changed since [`Self::begin_event`].
     pub fn rollback_event(&mut self) {
+        self.appends.truncate(self.appends_mark);
         while let Some((def, key, before)) = self.journal.pop() {
             let Some((_, table)) = self.tables.get_mut(def.name) else {
                 continue;
@@ -67,7 +82,11 @@ impl Changes {
 
     /// Rows changed in all.
     pub fn len(&self) -> usize {
-        self.tables.values().map(|(_, c)| c.rows.len()).sum()
+        self.tables
+            .values()
+            .map(|(_, c)| c.rows.len())
+            .sum::<usize>()
+            + self.appends.len()
     }
 
     /// True when nothing changed.
@@ -77,7 +96,44 @@ impl Changes {
 }
 
 /// Where a logical table is physically stored (the live table, or a shadow during a rebuild).
-pub type Physical = HashMap<&'static str, String>;
+pub type Physical = std::collections::HashMap<&'static str, String>;
+
+/// The decoded forms of one event (one per target type), shared by the projections that read it.
+#[derive(Default)]
+pub struct Decoded {
+    event: Option<uuid::Uuid>,
+    values: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoded")
+            .field("event", &self.event)
+            .field("forms", &self.values.len())
+            .finish()
+    }
+}
+
+impl Decoded {
+    fn get<E>(&mut self, event: &RecordedEvent) -> Result<Arc<E>, ApplyError>
+    where
+        E: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        if self.event != Some(event.event_id) {
+            self.event = Some(event.event_id);
+            self.values.clear();
+        }
+        let ty = TypeId::of::<E>();
+        if let Some((_, value)) = self.values.iter().find(|(t, _)| *t == ty)
+            && let Ok(value) = value.clone().downcast::<E>()
+        {
+            return Ok(value);
+        }
+        let value = Arc::new(crate::runner::decode::<E>(event)?);
+        self.values.push((ty, value.clone()));
+        Ok(value)
+    }
+}
 
 /// What a projection reads and writes while it applies events.
 pub struct Rows<'a> {
@@ -85,6 +141,7 @@ pub struct Rows<'a> {
     pub(crate) physical: &'a Physical,
     pub(crate) cache: &'a mut RowCache,
     pub(crate) changes: &'a mut Changes,
+    pub(crate) decoded: &'a mut Decoded,
 }
 
 impl std::fmt::Debug for Rows<'_> {
@@ -103,18 +160,32 @@ impl<'a> Rows<'a> {
         physical: &'a Physical,
         cache: &'a mut RowCache,
         changes: &'a mut Changes,
+        decoded: &'a mut Decoded,
     ) -> Self {
         Self {
             store,
             physical,
             cache,
             changes,
+            decoded,
         }
+    }
+
+    /// The event decoded as `E` (see [`decode`](crate::runner::decode)), parsed once however
+    /// many projections ask for it.
+    pub fn decode<E>(&mut self, event: &RecordedEvent) -> Result<Arc<E>, ApplyError>
+    where
+        E: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        self.decoded.get(event)
     }
 
     /// The row of `R` with this key, as this batch left it.
     pub async fn get<R: TableRow>(&mut self, key: Vec<Value>) -> Result<Option<R>, RowsError> {
         let table = R::TABLE;
+        if table.append_only {
+            return Err(RowsError::AppendOnly(table.name));
+        }
         let row = if let Some((_, changes)) = self.changes.tables.get(table.name)
             && let Some(row) = changes.rows.get(&key)
         {
@@ -142,6 +213,15 @@ impl<'a> Rows<'a> {
     /// Writes (inserts or replaces) a row.
     pub fn put<R: TableRow>(&mut self, row: &R) {
         self.change(R::TABLE, row.key(), Some(row.to_row()));
+    }
+
+    /// Adds a row to an append-only table (one declared `append_only;`): the row is neither
+    /// looked up nor cached, only written (a row with the same key is replaced in the database,
+    /// so a batch replayed after a crash writes the same rows again). Each event must append
+    /// rows with keys of their own.
+    pub fn append<R: TableRow>(&mut self, row: &R) {
+        debug_assert!(R::TABLE.append_only, "{} is not append-only", R::TABLE.name);
+        self.changes.appends.push((R::TABLE, row.to_row()));
     }
 
     /// Deletes the row of `R` with this key (nothing if there is none).

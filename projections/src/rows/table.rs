@@ -26,6 +26,10 @@ pub struct TableDef {
     pub key_len: usize,
     /// Secondary indexes.
     pub indexes: &'static [&'static [&'static str]],
+    /// Written only with [`Rows::append`](crate::rows::Rows::append) and never read back by its
+    /// projection (audit trails, timelines, ledgers): its rows skip the batch's key map and the
+    /// row cache.
+    pub append_only: bool,
 }
 
 impl TableDef {
@@ -72,6 +76,24 @@ macro_rules! table {
     (
         $(#[$meta:meta])*
         pub struct $name:ident in $table:literal {
+            append_only;
+            $($body:tt)*
+        }
+    ) => {
+        $crate::table! { @define true; $(#[$meta])* pub struct $name in $table { $($body)* } }
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident in $table:literal {
+            key $($body:tt)*
+        }
+    ) => {
+        $crate::table! { @define false; $(#[$meta])* pub struct $name in $table { key $($body)* } }
+    };
+    (
+        @define $append_only:literal;
+        $(#[$meta:meta])*
+        pub struct $name:ident in $table:literal {
             key { $($(#[$kmeta:meta])* $key:ident : $kty:ty),+ $(,)? }
             fields { $($(#[$fmeta:meta])* $field:ident : $fty:ty),* $(,)? }
             indexes [ $([ $($ix:literal),+ ]),* $(,)? ]
@@ -101,6 +123,7 @@ macro_rules! table {
                 ],
                 key_len: [$(stringify!($key)),+].len(),
                 indexes: &[$(&[$($ix),+]),*],
+                append_only: $append_only,
             };
 
             fn key(&self) -> Vec<$crate::rows::Value> {

@@ -8,14 +8,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::{FutureExt as _, StreamExt as _};
-use shop_eventstore::{AllFilter, EventStore, Position, RecordedEvent, SubscribeAll};
-use tokio::sync::watch;
+use shop_eventstore::{AllFilter, EventStore, Position, ReadAll, RecordedEvent, SubscribeAll};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use super::rebuild::{RebuildOptions, rebuild};
+use super::apply::{Applied, Target, apply_events};
+use super::rebuild::{RebuildOptions, RebuildReport, rebuild};
+use super::status::LAG_COUNT_LIMIT;
 use super::status::{ProjectionState, StatusBoard};
-use super::{PoisonPolicy, Projection, reads};
-use crate::rows::{Changes, Physical, RowCache, Rows};
-use crate::store::{Batch, Checkpoint, DeadLetter, LockGuard, ReadStore};
+use super::{Projection, reads};
+use crate::rows::{Changes, Physical, RowCache};
+use crate::store::{Batch, Checkpoint, LockGuard, ReadStore};
 
 /// Runner tuning.
 #[derive(Clone, Debug)]
@@ -54,6 +56,77 @@ pub struct Runner {
     projections: Vec<Arc<dyn Projection>>,
     options: RunnerOptions,
     board: Arc<StatusBoard>,
+    control_tx: mpsc::Sender<Control>,
+    control: mpsc::Receiver<Control>,
+}
+
+/// A request to a running runner.
+enum Control {
+    Rebuild {
+        names: Vec<String>,
+        reply: oneshot::Sender<anyhow::Result<RebuildReport>>,
+    },
+}
+
+/// Asks a running [`Runner`] to do things (what the admin API and operators use). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct RunnerHandle {
+    control: mpsc::Sender<Control>,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Control::Rebuild { names, .. } => {
+                f.debug_struct("Rebuild").field("names", names).finish()
+            }
+        }
+    }
+}
+
+impl RunnerHandle {
+    /// Rebuilds these projections (of the runner's group) without downtime and returns when the
+    /// rebuilt tables are live: shadow tables are built from position 0 while the live tables keep
+    /// serving and keep being updated; once the shadows have caught up, the runner pauses between
+    /// two batches, applies the few events the shadows still miss, compares row counts, switches
+    /// in one transaction and carries on from the rebuilt tables. Progress (fraction, events/s,
+    /// ETA) is in each projection's status. One rebuild at a time per runner.
+    pub async fn rebuild(&self, names: &[&str]) -> anyhow::Result<RebuildReport> {
+        let (reply, answer) = oneshot::channel();
+        self.control
+            .send(Control::Rebuild {
+                names: names.iter().map(|n| (*n).to_owned()).collect(),
+                reply,
+            })
+            .await
+            .map_err(|_| anyhow::anyhow!("the projection runner is not running"))?;
+        answer.await.map_err(|_| {
+            anyhow::anyhow!("the projection runner stopped before the rebuild ended")
+        })?
+    }
+}
+
+/// How `follow` ended.
+enum Flow {
+    /// Shutdown (or every projection stopped at a poison event and shutdown came).
+    Stop,
+    /// Start again from the checkpoints (after a switch to rebuilt tables).
+    Restart,
+}
+
+/// What woke the follow loop.
+enum Woke {
+    Event(Option<shop_eventstore::Result<RecordedEvent>>),
+    Shutdown,
+    Control(Control),
+    Built(Result<anyhow::Result<RebuildReport>, tokio::task::JoinError>),
+}
+
+/// A rebuild's first phase, running beside the live runner.
+struct Build {
+    projections: Vec<Arc<dyn Projection>>,
+    task: tokio::task::JoinHandle<anyhow::Result<RebuildReport>>,
+    reply: oneshot::Sender<anyhow::Result<RebuildReport>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -89,12 +162,22 @@ impl Runner {
         options: RunnerOptions,
         board: Arc<StatusBoard>,
     ) -> Self {
+        let (control_tx, control) = mpsc::channel(8);
         Self {
             events,
             db,
             projections,
             options,
             board,
+            control_tx,
+            control,
+        }
+    }
+
+    /// A handle to control the runner once it runs.
+    pub fn handle(&self) -> RunnerHandle {
+        RunnerHandle {
+            control: self.control_tx.clone(),
         }
     }
 
@@ -102,7 +185,7 @@ impl Runner {
     /// whose version changed, then follows the log until `shutdown` turns true. Failures are
     /// retried forever with backoff; only a broken setup (tables that cannot be created) returns
     /// an error.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         let mut names = BTreeSet::new();
         for p in &self.projections {
             anyhow::ensure!(
@@ -136,7 +219,7 @@ impl Runner {
         let head_task = tokio::spawn(watch_head(
             self.events.clone(),
             self.board.clone(),
-            self.projections.iter().map(|p| p.name()).collect(),
+            self.projections.clone(),
             self.options.head_interval,
         ));
         let mut members: Vec<Member> = self
@@ -153,8 +236,12 @@ impl Runner {
             if *shutdown.borrow() {
                 break Ok(());
             }
-            match self.follow(&mut members, &mut shutdown).await {
-                Ok(()) => break Ok(()),
+            let mut control = std::mem::replace(&mut self.control, mpsc::channel(1).1);
+            let flow = self.follow(&mut members, &mut shutdown, &mut control).await;
+            self.control = control;
+            match flow {
+                Ok(Flow::Stop) => break Ok(()),
+                Ok(Flow::Restart) => failures = 0,
                 Err(e) => {
                     failures += 1;
                     let pause = self
@@ -188,7 +275,8 @@ impl Runner {
         &self,
         members: &mut [Member],
         shutdown: &mut watch::Receiver<bool>,
-    ) -> anyhow::Result<()> {
+        control: &mut mpsc::Receiver<Control>,
+    ) -> anyhow::Result<Flow> {
         for m in members.iter_mut() {
             let name = m.projection.name();
             let checkpoint = self.db.checkpoint(name).await?;
@@ -228,7 +316,7 @@ impl Runner {
         if active.is_empty() {
             // Everything stopped at a poison event: wait for an operator (and shutdown).
             let _ = shutdown.wait_for(|stop| *stop).await;
-            return Ok(());
+            return Ok(Flow::Stop);
         }
         let start = if active.iter().any(|m| m.checkpoint.is_none()) {
             None
@@ -245,10 +333,51 @@ impl Runner {
         });
         let physical = Physical::new();
         let mut cache = RowCache::new(self.options.cache_rows);
+        let mut building: Option<Build> = None;
         loop {
-            let first = tokio::select! {
-                next = subscription.next() => next,
-                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            let woke = tokio::select! {
+                next = subscription.next() => Woke::Event(next),
+                _ = shutdown.wait_for(|stop| *stop) => Woke::Shutdown,
+                Some(request) = control.recv() => Woke::Control(request),
+                built = wait_build(&mut building) => Woke::Built(built),
+            };
+            let first = match woke {
+                Woke::Event(next) => next,
+                Woke::Shutdown => return Ok(Flow::Stop),
+                Woke::Control(request) => {
+                    self.start_rebuild(request, members, &mut building);
+                    continue;
+                }
+                Woke::Built(built) => {
+                    let build = building.take().expect("a build was running");
+                    let outcome = match built {
+                        Ok(Ok(first)) => {
+                            self.finish_rebuild(&build.projections).await.map(|second| {
+                                RebuildReport {
+                                    events: first.events + second.events,
+                                    elapsed: first.elapsed + second.elapsed,
+                                    events_per_sec: (first.events + second.events) as f64
+                                        / (first.elapsed + second.elapsed).as_secs_f64().max(1e-6),
+                                    ..second
+                                }
+                            })
+                        }
+                        Ok(Err(e)) => Err(e),
+                        Err(e) => Err(anyhow::Error::new(e)),
+                    };
+                    let switched = outcome.is_ok();
+                    for p in &build.projections {
+                        self.board.update(p.name(), |s| s.rebuild = None);
+                    }
+                    if let Err(e) = &outcome {
+                        tracing::error!(error = %format!("{e:#}"), "projection rebuild failed");
+                    }
+                    let _ = build.reply.send(outcome);
+                    if switched {
+                        return Ok(Flow::Restart);
+                    }
+                    continue;
+                }
             };
             let first = first.context("the subscription ended")??;
             let mut batch = vec![first];
@@ -261,10 +390,85 @@ impl Runner {
             }
             self.apply_batch(members, &batch, &physical, &mut cache)
                 .await?;
-            if members.iter().all(|m| m.halted) {
-                return Ok(());
+            if members.iter().all(|m| m.halted) && building.is_none() {
+                return Ok(Flow::Stop);
             }
         }
+    }
+
+    /// Starts the first phase of an operator's rebuild beside the live runner.
+    fn start_rebuild(&self, request: Control, members: &[Member], building: &mut Option<Build>) {
+        let Control::Rebuild { names, reply } = request;
+        if building.is_some() {
+            let _ = reply.send(Err(anyhow::anyhow!("a rebuild is already running")));
+            return;
+        }
+        let mut projections = Vec::new();
+        for name in &names {
+            match members.iter().find(|m| m.projection.name() == name) {
+                Some(m)
+                    if !projections
+                        .iter()
+                        .any(|p: &Arc<dyn Projection>| p.name() == name) =>
+                {
+                    projections.push(m.projection.clone())
+                }
+                Some(_) => {}
+                None => {
+                    let _ = reply.send(Err(anyhow::anyhow!(
+                        "no projection {name:?} in this runner"
+                    )));
+                    return;
+                }
+            }
+        }
+        if projections.is_empty() {
+            let _ = reply.send(Err(anyhow::anyhow!("nothing to rebuild")));
+            return;
+        }
+        tracing::info!(projections = ?names, "rebuild requested");
+        let (events, db, board) = (self.events.clone(), self.db.clone(), self.board.clone());
+        let options = RebuildOptions {
+            switch: false,
+            ..self.options.rebuild.clone()
+        };
+        let group = projections.clone();
+        let task = tokio::spawn(async move {
+            let names: Vec<&'static str> = group.iter().map(|p| p.name()).collect();
+            rebuild(events, db, &group, &options, |progress| {
+                for name in &names {
+                    board.update(name, |s| s.rebuild = Some(progress.clone()));
+                }
+            })
+            .await
+        });
+        *building = Some(Build {
+            projections,
+            task,
+            reply,
+        });
+    }
+
+    /// The second phase, between two batches: the shadows catch up with the few events they
+    /// miss and replace the live tables.
+    async fn finish_rebuild(
+        &self,
+        projections: &[Arc<dyn Projection>],
+    ) -> anyhow::Result<RebuildReport> {
+        let names: Vec<&'static str> = projections.iter().map(|p| p.name()).collect();
+        let board = self.board.clone();
+        rebuild(
+            self.events.clone(),
+            self.db.clone(),
+            projections,
+            &self.options.rebuild,
+            |progress| {
+                for name in &names {
+                    board.update(name, |s| s.rebuild = Some(progress.clone()));
+                }
+            },
+        )
+        .await
     }
 
     /// Applies one batch to every member and commits it with their checkpoints.
@@ -277,64 +481,35 @@ impl Runner {
     ) -> anyhow::Result<()> {
         let started = Instant::now();
         let mut changes = Changes::default();
-        let mut checkpoints: Vec<(usize, Position)> = Vec::new();
-        let mut dead = Vec::new();
-        let mut applied = vec![0u64; members.len()];
-        let mut halts: Vec<(usize, String)> = Vec::new();
-        for (i, m) in members.iter().enumerate() {
-            if m.halted {
-                continue;
-            }
-            let mut last = None;
-            for event in batch {
-                if m.checkpoint.is_some_and(|c| event.position <= c) {
-                    continue;
-                }
-                if reads(m.projection.as_ref(), event) {
-                    changes.begin_event();
-                    let mut rows = Rows::new(self.db.as_ref(), physical, cache, &mut changes);
-                    match m.projection.apply(event, &mut rows).await {
-                        Ok(()) => applied[i] += 1,
-                        Err(e) if e.is_poison() => {
-                            changes.rollback_event();
-                            let error = format!("{e}");
-                            match m.projection.poison_policy() {
-                                PoisonPolicy::Park => dead.push(DeadLetter {
-                                    projection: m.projection.name().to_owned(),
-                                    position: event.position,
-                                    event_id: event.event_id,
-                                    stream: event.stream.to_string(),
-                                    event_type: event.event_type.clone(),
-                                    error,
-                                }),
-                                PoisonPolicy::Stop => {
-                                    halts.push((
-                                        i,
-                                        format!(
-                                            "stopped at {} ({} in {}): {error}",
-                                            event.position, event.event_type, event.stream
-                                        ),
-                                    ));
-                                    break;
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            return Err(anyhow::Error::new(e).context(format!(
-                                "projection {} at {}",
-                                m.projection.name(),
-                                event.position
-                            )));
-                        }
-                    }
-                }
-                last = Some(event.position);
-            }
-            if let Some(p) = last {
-                checkpoints.push((i, p));
-            }
-        }
-        let mut commit = Batch::from_changes(&changes, physical);
+        let mut targets: Vec<Target<'_>> = members
+            .iter()
+            .map(|m| Target {
+                projection: m.projection.as_ref(),
+                done: m.checkpoint,
+                halted: m.halted,
+            })
+            .collect();
+        let Applied {
+            applied,
+            last,
+            halts,
+            dead,
+        } = apply_events(
+            &mut targets,
+            batch,
+            self.db.as_ref(),
+            physical,
+            cache,
+            &mut changes,
+        )
+        .await?;
+        drop(targets);
+        let checkpoints: Vec<(usize, Position)> = last
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .collect();
+        let mut commit = Batch::from_changes(&mut changes, physical);
         for (i, p) in &checkpoints {
             let m = &members[*i];
             commit.checkpoints.push((
@@ -394,17 +569,67 @@ impl Runner {
     }
 }
 
-/// Keeps the board's head positions fresh.
+/// Waits for a running build to end (forever when there is none).
+async fn wait_build(
+    building: &mut Option<Build>,
+) -> Result<anyhow::Result<RebuildReport>, tokio::task::JoinError> {
+    match building {
+        Some(build) => (&mut build.task).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Keeps the board's head positions and event lags fresh: once per `every`, reads the head, then
+/// counts (up to [`LAG_COUNT_LIMIT`]) the events of each projection's categories past its
+/// checkpoint, in one read from the oldest checkpoint that is behind.
 async fn watch_head(
     events: Arc<dyn EventStore>,
     board: Arc<StatusBoard>,
-    names: Vec<&'static str>,
+    projections: Vec<Arc<dyn Projection>>,
     every: Duration,
 ) {
     loop {
         if let Ok(head) = events.head_position().await {
-            for name in &names {
-                board.update(name, |s| s.head = head);
+            let checkpoints: Vec<Option<Position>> = projections
+                .iter()
+                .map(|p| {
+                    board.update(p.name(), |s| s.head = head);
+                    board.get(p.name()).and_then(|s| s.checkpoint)
+                })
+                .collect();
+            let behind = |c: &Option<Position>| head.is_some_and(|h| c.is_none_or(|c| c < h));
+            let mut lags = vec![0u64; projections.len()];
+            if checkpoints.iter().any(behind) {
+                let from = checkpoints
+                    .iter()
+                    .filter(|c| behind(c))
+                    .min()
+                    .copied()
+                    .flatten();
+                let prefixes: BTreeSet<String> = projections
+                    .iter()
+                    .flat_map(|p| p.categories().iter().map(|c| format!("{c}-")))
+                    .collect();
+                let mut read = ReadAll::forwards()
+                    .filter(AllFilter::stream_prefixes(prefixes))
+                    .limit(LAG_COUNT_LIMIT);
+                if let Some(from) = from {
+                    read = read.from(from);
+                }
+                if let Ok(page) = events.read_all(read).await {
+                    for event in &page {
+                        for (i, p) in projections.iter().enumerate() {
+                            if checkpoints[i].is_none_or(|c| event.position > c)
+                                && reads(p.as_ref(), event)
+                            {
+                                lags[i] += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            for (p, lag) in projections.iter().zip(lags) {
+                board.update(p.name(), |s| s.lag_events = lag);
             }
         }
         tokio::time::sleep(every).await;

@@ -9,6 +9,7 @@
 //! error in a projection) discards the batch, clears the row cache, reloads the checkpoints and
 //! resumes from them after a pause.
 
+mod apply;
 mod live;
 mod rebuild;
 mod status;
@@ -18,9 +19,9 @@ use shop_eventstore::RecordedEvent;
 
 use crate::rows::{Rows, RowsError, TableDef};
 
-pub use live::{Runner, RunnerOptions};
+pub use live::{Runner, RunnerHandle, RunnerOptions};
 pub use rebuild::{RebuildOptions, RebuildProgress, RebuildReport, TableCount, rebuild};
-pub use status::{ProjectionState, ProjectionStatus, StatusBoard};
+pub use status::{LAG_COUNT_LIMIT, ProjectionState, ProjectionStatus, StatusBoard};
 
 /// What to do with an event a projection cannot apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +47,8 @@ impl ApplyError {
     fn is_poison(&self) -> bool {
         matches!(
             self,
-            ApplyError::Poison(_) | ApplyError::Rows(RowsError::Shape { .. })
+            ApplyError::Poison(_)
+                | ApplyError::Rows(RowsError::Shape { .. } | RowsError::AppendOnly(_))
         )
     }
 }

@@ -15,28 +15,37 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use shop_eventstore::{AllFilter, EventStore, Position, ReadAll};
 
-use super::{PoisonPolicy, Projection, reads};
-use crate::rows::{Changes, Physical, RowCache, Rows, TableDef};
-use crate::store::{Batch, Checkpoint, DeadLetter, ReadStore};
+use super::Projection;
+use super::apply::{Target, apply_events};
+use crate::rows::{Changes, Physical, RowCache, TableDef};
+use crate::store::{Batch, Checkpoint, ReadStore};
 
 /// Rebuild tuning.
 #[derive(Clone, Debug)]
 pub struct RebuildOptions {
-    /// Events read and applied per transaction.
+    /// Events read from the log at a time.
     pub batch_events: usize,
+    /// Events applied per transaction (at least one page).
+    pub commit_events: usize,
     /// Rows kept in memory (a rebuild that fits never reads its own tables back).
     pub cache_rows: usize,
     /// Refuse to switch when a table's live and rebuilt row counts differ (for a rebuild of an
     /// unchanged projection, where they must agree).
     pub require_equal_counts: bool,
+    /// Switch to the rebuilt tables once caught up. Without it the rebuild stops there (its
+    /// checkpoint kept), and a later rebuild with it resumes, catches up the rest and switches:
+    /// the live runner builds beside the live tables, then switches between two batches.
+    pub switch: bool,
 }
 
 impl Default for RebuildOptions {
     fn default() -> Self {
         Self {
             batch_events: 4_096,
-            cache_rows: 2_000_000,
+            commit_events: 32_768,
+            cache_rows: 4_000_000,
             require_equal_counts: false,
+            switch: true,
         }
     }
 }
@@ -174,76 +183,90 @@ pub async fn rebuild(
             events.read_all(read).await
         })
     };
-    let mut next_page = read_page(position);
+    let mut next_page = Some(read_page(position));
     let mut committing: Option<tokio::task::JoinHandle<Result<(), crate::store::StoreError>>> =
         None;
+    // Pages are applied into one set of changes until it holds `commit_events` events: fewer,
+    // larger transactions, and a row changed by many of those events is written once.
+    let mut changes = Changes::default();
+    let mut dead = Vec::new();
+    let mut pending = 0usize;
+    // Time the applying side spent waiting for the reader and for the previous commit.
+    let (mut wait_read, mut wait_commit) = (Duration::ZERO, Duration::ZERO);
     loop {
-        let page = next_page.await?.context("reading the log")?;
-        let Some(last) = page.last().map(|e| e.position) else {
+        let Some(reading) = next_page.take() else {
             break;
         };
-        next_page = read_page(Some(last));
-        let mut changes = Changes::default();
-        let mut dead = Vec::new();
-        for (i, projection) in projections.iter().enumerate() {
-            let done = resumed[i].map(|c| c.position);
-            for event in &page {
-                if done.is_some_and(|d| event.position <= d) || !reads(projection.as_ref(), event) {
-                    continue;
-                }
-                changes.begin_event();
-                let mut rows = Rows::new(db.as_ref(), &physical, &mut cache, &mut changes);
-                match projection.apply(event, &mut rows).await {
-                    Ok(()) => {}
-                    Err(e) if e.is_poison() => {
-                        changes.rollback_event();
-                        match projection.poison_policy() {
-                            PoisonPolicy::Park => dead.push(DeadLetter {
-                                projection: projection.name().to_owned(),
-                                position: event.position,
-                                event_id: event.event_id,
-                                stream: event.stream.to_string(),
-                                event_type: event.event_type.clone(),
-                                error: e.to_string(),
-                            }),
-                            PoisonPolicy::Stop => anyhow::bail!(
-                                "rebuild of {} stopped at {} ({}): {e}",
-                                projection.name(),
-                                event.position,
-                                event.event_type
-                            ),
-                        }
-                    }
-                    Err(e) => {
-                        return Err(anyhow::Error::new(e)
-                            .context(format!("rebuild of {}", projection.name())));
-                    }
+        let waited = Instant::now();
+        let page = reading.await?.context("reading the log")?;
+        wait_read += waited.elapsed();
+        let last = page.last().map(|e| e.position);
+        if let Some(last) = last {
+            next_page = Some(read_page(Some(last)));
+            if cache.has_evicted()
+                && let Some(previous) = committing.take()
+            {
+                // Misses now read the database: it must hold every row the cache was given.
+                previous.await?.context("committing a rebuild batch")?;
+            }
+            let mut targets: Vec<Target<'_>> = projections
+                .iter()
+                .zip(&resumed)
+                .map(|(p, done)| Target {
+                    projection: p.as_ref(),
+                    done: done.map(|c| c.position),
+                    halted: false,
+                })
+                .collect();
+            let applied = apply_events(
+                &mut targets,
+                &page,
+                db.as_ref(),
+                &physical,
+                &mut cache,
+                &mut changes,
+            )
+            .await
+            .context("rebuild")?;
+            if let Some((i, reason)) = applied.halts.first() {
+                anyhow::bail!("rebuild of {} {reason}", projections[*i].name());
+            }
+            dead.extend(applied.dead);
+            pending += page.len();
+            count += page.len() as u64;
+            position = Some(last);
+        }
+        let done = last.is_none();
+        if pending > 0 && (done || pending >= options.commit_events.max(1)) {
+            let at = position.expect("events were applied");
+            let mut batch = Batch::from_changes(&mut changes, &physical);
+            for (p, name) in projections.iter().zip(&rebuild_names) {
+                batch.checkpoints.push((
+                    name.clone(),
+                    Checkpoint {
+                        position: at,
+                        version: p.version(),
+                    },
+                ));
+            }
+            batch.dead_letters = std::mem::take(&mut dead);
+            for (def, table) in std::mem::take(&mut changes).tables.into_values() {
+                for (key, row) in table.rows {
+                    cache.put(def.name, key, row);
                 }
             }
-        }
-        let mut batch = Batch::from_changes(&changes, &physical);
-        for (p, name) in projections.iter().zip(&rebuild_names) {
-            batch.checkpoints.push((
-                name.clone(),
-                Checkpoint {
-                    position: last,
-                    version: p.version(),
-                },
-            ));
-        }
-        batch.dead_letters = dead;
-        for (def, table) in changes.tables.into_values() {
-            for (key, row) in table.rows {
-                cache.put(def.name, key, row);
+            pending = 0;
+            if let Some(previous) = committing.take() {
+                let waited = Instant::now();
+                previous.await?.context("committing a rebuild batch")?;
+                wait_commit += waited.elapsed();
             }
+            let db = db.clone();
+            committing = Some(tokio::spawn(async move { db.commit(batch).await }));
         }
-        if let Some(previous) = committing.take() {
-            previous.await?.context("committing a rebuild batch")?;
+        if done {
+            break;
         }
-        let db = db.clone();
-        committing = Some(tokio::spawn(async move { db.commit(batch).await }));
-        count += page.len() as u64;
-        position = Some(last);
         progress(&estimate(
             count,
             resume_from,
@@ -255,6 +278,7 @@ pub async fn rebuild(
     if let Some(previous) = committing.take() {
         previous.await?.context("committing a rebuild batch")?;
     }
+    let loaded = started.elapsed();
 
     let mut tables = Vec::new();
     for (t, shadow) in &flat {
@@ -265,7 +289,7 @@ pub async fn rebuild(
         });
     }
     let names: Vec<&'static str> = projections.iter().map(|p| p.name()).collect();
-    tracing::info!(projections = ?names, ?tables, "rebuild caught up; switching");
+    tracing::info!(projections = ?names, ?tables, switch = options.switch, "rebuild caught up");
     if options.require_equal_counts
         && let Some(t) = tables.iter().find(|t| t.live != t.rebuilt)
     {
@@ -276,10 +300,22 @@ pub async fn rebuild(
             t.rebuilt
         );
     }
-    for ((p, name), shadow) in projections.iter().zip(&rebuild_names).zip(&shadows) {
-        db.swap(shadow, name, p.name()).await?;
+    let counted = started.elapsed();
+    if options.switch {
+        for ((p, name), shadow) in projections.iter().zip(&rebuild_names).zip(&shadows) {
+            db.swap(shadow, name, p.name()).await?;
+        }
     }
     let elapsed = started.elapsed();
+    tracing::info!(
+        events = count,
+        load_ms = loaded.as_millis() as u64,
+        waiting_for_reads_ms = wait_read.as_millis() as u64,
+        waiting_for_commits_ms = wait_commit.as_millis() as u64,
+        count_ms = (counted - loaded).as_millis() as u64,
+        switch_ms = (elapsed - counted).as_millis() as u64,
+        "rebuild switched"
+    );
     Ok(RebuildReport {
         projections: names,
         events: count,

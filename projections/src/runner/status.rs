@@ -45,7 +45,15 @@ pub struct ProjectionStatus {
     pub parked: u64,
     /// The newest error, with when it happened.
     pub last_error: Option<(DateTime<Utc>, String)>,
+    /// Events of its categories between its checkpoint and the head, counted up to
+    /// [`LAG_COUNT_LIMIT`] (at the limit: at least that many).
+    pub lag_events: u64,
+    /// A rebuild in progress (an operator's, beside the live tables, or a version change's).
+    pub rebuild: Option<super::RebuildProgress>,
 }
+
+/// The most events the runner counts for [`ProjectionStatus::lag_events`] (one read a second).
+pub const LAG_COUNT_LIMIT: usize = 10_000;
 
 impl ProjectionStatus {
     fn new(name: &str) -> Self {
@@ -59,6 +67,8 @@ impl ProjectionStatus {
             applied: 0,
             parked: 0,
             last_error: None,
+            lag_events: 0,
+            rebuild: None,
         }
     }
 }

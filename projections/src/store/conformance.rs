@@ -46,6 +46,7 @@ pub static TABLE: TableDef = TableDef {
     columns: COLUMNS,
     key_len: 2,
     indexes: &[&["note"]],
+    append_only: false,
 };
 
 fn row(

@@ -110,16 +110,28 @@ pub(crate) fn select_all(def: &TableDef, physical: &str) -> String {
     )
 }
 
-/// SQLite: insert or replace one row.
-pub(crate) fn sqlite_upsert(def: &TableDef, physical: &str) -> String {
-    let params: Vec<String> = (1..=def.columns.len())
-        .map(|n| Dialect::Sqlite.param(n))
+/// SQLite: insert or replace `rows` rows in one statement (numbered parameters, row-major).
+pub(crate) fn sqlite_upsert(def: &TableDef, physical: &str, rows: usize) -> String {
+    let width = def.columns.len();
+    let tuples: Vec<String> = (0..rows.max(1))
+        .map(|r| {
+            let params: Vec<String> = (1..=width)
+                .map(|n| Dialect::Sqlite.param(r * width + n))
+                .collect();
+            format!("({})", params.join(", "))
+        })
         .collect();
     format!(
-        "INSERT OR REPLACE INTO {physical} ({}) VALUES ({})",
+        "INSERT OR REPLACE INTO {physical} ({}) VALUES {}",
         column_list(def),
-        params.join(", ")
+        tuples.join(", ")
     )
+}
+
+/// How many rows of `def` one multi-row SQLite statement carries: many rows per statement save
+/// a statement step and reset per row, within SQLite's limit of 32,766 parameters.
+pub(crate) fn sqlite_rows_per_statement(def: &TableDef) -> usize {
+    (32_766 / def.columns.len().max(1)).clamp(1, 256)
 }
 
 /// SQLite: delete one row.

@@ -85,13 +85,20 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// A copy of `changes`, written to the physical names `physical` gives.
-    pub fn from_changes(changes: &Changes, physical: &crate::rows::Physical) -> Self {
-        let tables = changes
+    /// The writes of `changes` under the physical names `physical` gives: upserts and deletes
+    /// are copied (the runner's cache keeps the rows), appended rows are moved out.
+    pub fn from_changes(changes: &mut Changes, physical: &crate::rows::Physical) -> Self {
+        let physical_name = |def: &TableDef| {
+            physical
+                .get(def.name)
+                .cloned()
+                .unwrap_or_else(|| def.name.to_owned())
+        };
+        let mut tables: Vec<TableWrite> = changes
             .tables
             .values()
             .map(|(def, table)| {
-                let mut upserts = Vec::new();
+                let mut upserts = Vec::with_capacity(table.rows.len());
                 let mut deletes = Vec::new();
                 for (key, row) in &table.rows {
                     match row {
@@ -101,15 +108,27 @@ impl Batch {
                 }
                 TableWrite {
                     def,
-                    physical: physical
-                        .get(def.name)
-                        .cloned()
-                        .unwrap_or_else(|| def.name.to_owned()),
+                    physical: physical_name(def),
                     upserts,
                     deletes,
                 }
             })
             .collect();
+        for (def, row) in std::mem::take(&mut changes.appends) {
+            match tables
+                .iter_mut()
+                .rev()
+                .find(|t| std::ptr::eq(t.def, def) && t.deletes.is_empty())
+            {
+                Some(table) => table.upserts.push(row),
+                None => tables.push(TableWrite {
+                    def,
+                    physical: physical_name(def),
+                    upserts: vec![row],
+                    deletes: Vec::new(),
+                }),
+            }
+        }
         Self {
             tables,
             checkpoints: Vec::new(),

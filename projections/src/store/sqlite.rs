@@ -134,6 +134,14 @@ fn read_row(def: &TableDef, row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         .collect()
 }
 
+/// One statement's share of a commit: single-row SQL, and a multi-row form for full chunks.
+struct Work {
+    sql: String,
+    chunk_sql: Option<String>,
+    chunk: usize,
+    rows: Vec<Vec<Value>>,
+}
+
 fn check_table(def: &TableDef, physical: &str) -> Result<(), StoreError> {
     check_identifier(physical)?;
     def.columns
@@ -266,20 +274,26 @@ impl ReadStore for SqliteReadStore {
     }
 
     async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        let mut work: Vec<(String, Vec<Vec<Value>>)> = Vec::new();
+        let mut work: Vec<Work> = Vec::new();
         for table in batch.tables {
             check_table(table.def, &table.physical)?;
             if !table.deletes.is_empty() {
-                work.push((
-                    ddl::sqlite_delete(table.def, &table.physical),
-                    table.deletes,
-                ));
+                work.push(Work {
+                    sql: ddl::sqlite_delete(table.def, &table.physical),
+                    chunk_sql: None,
+                    chunk: 1,
+                    rows: table.deletes,
+                });
             }
             if !table.upserts.is_empty() {
-                work.push((
-                    ddl::sqlite_upsert(table.def, &table.physical),
-                    table.upserts,
-                ));
+                let chunk = ddl::sqlite_rows_per_statement(table.def);
+                work.push(Work {
+                    sql: ddl::sqlite_upsert(table.def, &table.physical, 1),
+                    chunk_sql: (table.upserts.len() >= chunk)
+                        .then(|| ddl::sqlite_upsert(table.def, &table.physical, chunk)),
+                    chunk,
+                    rows: table.upserts,
+                });
             }
         }
         let mut checkpoints = Vec::new();
@@ -294,9 +308,18 @@ impl ReadStore for SqliteReadStore {
         }
         self.with(move |conn| {
             let tx = conn.transaction()?;
-            for (sql, rows) in &work {
-                let mut statement = tx.prepare_cached(sql)?;
-                for params in rows {
+            for w in &work {
+                let mut rest = w.rows.as_slice();
+                if let Some(sql) = &w.chunk_sql {
+                    let mut statement = tx.prepare_cached(sql)?;
+                    while rest.len() >= w.chunk {
+                        let (chunk, tail) = rest.split_at(w.chunk);
+                        statement.execute(params_from_iter(chunk.iter().flatten().map(Param)))?;
+                        rest = tail;
+                    }
+                }
+                let mut statement = tx.prepare_cached(&w.sql)?;
+                for params in rest {
                     statement.execute(params_from_iter(params.iter().map(Param)))?;
                 }
             }

@@ -158,6 +158,7 @@ macro_rules! both {
 /// A runner started in the background; stops when dropped.
 pub struct Running {
     pub board: Arc<StatusBoard>,
+    pub handle: shop_projections::runner::RunnerHandle,
     stop: watch::Sender<bool>,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -172,8 +173,14 @@ impl Running {
         let board = Arc::new(StatusBoard::new());
         let (stop, stopped) = watch::channel(false);
         let runner = Runner::new(events, db, projections, options, board.clone());
+        let handle = runner.handle();
         let task = tokio::spawn(runner.run(stopped));
-        Self { board, stop, task }
+        Self {
+            board,
+            handle,
+            stop,
+            task,
+        }
     }
 
     /// Waits until every named projection has reached the log's head.
