@@ -150,4 +150,13 @@ impl StatusBoard {
         let reached = receiver.wait_for(|p| p.is_some_and(|p| p >= position));
         matches!(tokio::time::timeout(timeout, reached).await, Ok(Ok(_)))
     }
+
+    /// Waits until projection `name`'s checkpoint is past `seen` (any checkpoint when `None`),
+    /// for at most `timeout`. True when it moved; false on timeout. For workers that follow a
+    /// projection's tables (the search feed) and want to wake when a batch commits.
+    pub async fn wait_past(&self, name: &str, seen: Option<Position>, timeout: Duration) -> bool {
+        let mut receiver = self.sender(name).subscribe();
+        let moved = receiver.wait_for(|p| *p > seen);
+        matches!(tokio::time::timeout(timeout, moved).await, Ok(Ok(_)))
+    }
 }

@@ -13,6 +13,7 @@ pub mod bench;
 pub mod conformance;
 mod document;
 mod error;
+mod feed;
 mod meili;
 mod query;
 mod settings;
@@ -20,8 +21,10 @@ mod tantivy_index;
 
 use async_trait::async_trait;
 
+pub(crate) use document::is_plain_attribute_key;
 pub use document::{ProductDocument, SearchPosition};
 pub use error::SearchError;
+pub use feed::{SearchFeed, SearchFeedHandle, SearchFeedOptions, SearchFeedStatus};
 pub use meili::{MeiliIndex, MeiliOptions};
 pub use query::{Facet, MAX_LIMIT, SearchFilter, SearchQuery, SearchResults, SortOrder};
 pub use settings::{DEFAULT_SYNONYM_GROUPS, SearchSettings};

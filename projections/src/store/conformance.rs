@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use shop_eventstore::Position;
 
-use super::{Batch, Checkpoint, DeadLetter, ReadStore, TableWrite};
+use super::{
+    Batch, Checkpoint, DeadLetter, ReadStore, StoreError, TableWrite, keyset_columns, keyset_of,
+};
 use crate::rows::{Column, ColumnType, TableDef, Value, int, text};
 
 /// Two handles on one fresh, empty database.
@@ -291,6 +293,240 @@ pub async fn locks_exclude_other_owners((db, other): Pair) {
     assert!(taken.is_some(), "the lock was not released");
 }
 
+const PAGED_COLUMNS: &[Column] = &[
+    Column {
+        name: "id",
+        ty: ColumnType::Text,
+        nullable: false,
+    },
+    Column {
+        name: "featured",
+        ty: ColumnType::Bool,
+        nullable: false,
+    },
+    Column {
+        name: "rank",
+        ty: ColumnType::Int,
+        nullable: false,
+    },
+    Column {
+        name: "note",
+        ty: ColumnType::Text,
+        nullable: true,
+    },
+];
+
+/// A table keyed by `id` to page through: NOT NULL order columns of each type with ties, an index
+/// on them, and a nullable column.
+pub static PAGED: TableDef = TableDef {
+    name: "conformance_paged",
+    columns: PAGED_COLUMNS,
+    key_len: 1,
+    indexes: &[&["rank"], &["featured", "rank"]],
+    append_only: false,
+};
+
+fn paged(id: &str, featured: bool, rank: i64) -> Vec<Value> {
+    vec![text(id), Value::Bool(featured), int(rank), Value::Null]
+}
+
+/// Ranks with ties (broken by id), ids inserted out of order.
+fn paged_rows() -> Vec<Vec<Value>> {
+    vec![
+        paged("e", true, 2),
+        paged("a", false, 3),
+        paged("d", true, 1),
+        paged("c", false, 2),
+        paged("b", true, 2),
+        paged("f", false, 1),
+        paged("g", true, -5),
+    ]
+}
+
+async fn setup_paged(db: &dyn ReadStore) {
+    db.create_tables(&[(&PAGED, PAGED.name.to_owned())], true)
+        .await
+        .expect("create the table");
+    let batch = Batch {
+        tables: vec![TableWrite {
+            def: &PAGED,
+            physical: PAGED.name.to_owned(),
+            upserts: paged_rows(),
+            deletes: vec![],
+        }],
+        ..Batch::default()
+    };
+    db.commit(batch).await.expect("commit the rows");
+}
+
+/// Walks the whole table `limit` rows at a time, each page continuing after the last row of the
+/// one before; returns the ids of every page.
+async fn walk(db: &dyn ReadStore, order_by: &[&str], limit: usize) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut after: Option<Vec<Value>> = None;
+    loop {
+        let rows = db
+            .page(&PAGED, PAGED.name, order_by, after.as_deref(), limit)
+            .await
+            .expect("a page");
+        assert!(rows.len() <= limit, "a page longer than its limit");
+        let Some(last) = rows.last() else {
+            return pages;
+        };
+        after = Some(keyset_of(&PAGED, order_by, last).expect("the keyset of a row"));
+        pages.push(ids_of(&rows));
+        assert!(pages.len() <= 20, "the walk does not end");
+    }
+}
+
+fn ids_of(rows: &[Vec<Value>]) -> Vec<String> {
+    rows.iter()
+        .map(|r| match &r[0] {
+            Value::Text(id) => id.clone(),
+            other => panic!("an id, not {other}"),
+        })
+        .collect()
+}
+
+fn pages(ids: &[&[&str]]) -> Vec<Vec<String>> {
+    ids.iter()
+        .map(|page| page.iter().map(|id| (*id).to_owned()).collect())
+        .collect()
+}
+
+/// A keyset walk returns every row once, ordered by the order columns with ties broken by the
+/// key, whole rows as written; booleans order false before true.
+pub async fn pages_follow_the_keyset_order((db, other): Pair) {
+    setup_paged(db.as_ref()).await;
+    assert_eq!(
+        walk(other.as_ref(), &["rank"], 3).await,
+        pages(&[&["g", "d", "f"], &["b", "c", "e"], &["a"]])
+    );
+    assert_eq!(
+        walk(other.as_ref(), &["featured", "rank"], 4).await,
+        pages(&[&["f", "c", "a", "g"], &["d", "b", "e"]])
+    );
+    // Ordered by the key alone (the key is not repeated in the keyset).
+    assert_eq!(
+        walk(other.as_ref(), &[], 5).await,
+        pages(&[&["a", "b", "c", "d", "e"], &["f", "g"]])
+    );
+    assert_eq!(
+        walk(other.as_ref(), &["id"], 7).await,
+        pages(&[&["a", "b", "c", "d", "e", "f", "g"]])
+    );
+    assert_eq!(keyset_columns(&PAGED, &["id"]).unwrap().len(), 1);
+    let first = other
+        .page(&PAGED, PAGED.name, &["rank"], None, 1)
+        .await
+        .unwrap();
+    assert_eq!(first, vec![paged("g", true, -5)]);
+}
+
+/// `after` is exclusive: a row's own keyset continues after it; a tuple between rows starts at
+/// the next one (a value of the order columns with the smallest key includes that value's ties).
+/// `limit` caps the page; 0 gives nothing.
+pub async fn page_after_is_exclusive_and_limited((db, _): Pair) {
+    setup_paged(db.as_ref()).await;
+    let page = |after: Vec<Value>, limit: usize| {
+        let db = db.clone();
+        async move {
+            let rows = db
+                .page(&PAGED, PAGED.name, &["rank"], Some(&after), limit)
+                .await
+                .expect("a page");
+            ids_of(&rows)
+        }
+    };
+    assert_eq!(page(vec![int(2), text("b")], 10).await, ["c", "e", "a"]);
+    assert_eq!(page(vec![int(2), text("")], 10).await, ["b", "c", "e", "a"]);
+    assert_eq!(page(vec![int(2), text("bb")], 2).await, ["c", "e"]);
+    assert_eq!(page(vec![int(1), text("zzz")], 1).await, ["b"]);
+    assert_eq!(page(vec![int(i64::MIN), text("")], 2).await, ["g", "d"]);
+    assert_eq!(
+        page(vec![int(3), text("a")], 10).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        page(vec![int(-5), text("g")], 0).await,
+        Vec::<String>::new()
+    );
+    let all = db
+        .page(&PAGED, PAGED.name, &["rank"], None, 100)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 7);
+    let flagged = db
+        .page(
+            &PAGED,
+            PAGED.name,
+            &["featured", "rank"],
+            Some(&[Value::Bool(false), int(3), text("a")]),
+            2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&flagged), ["g", "d"]);
+}
+
+/// An empty table pages as nothing, from the start or after a tuple.
+pub async fn paging_an_empty_table((db, _): Pair) {
+    db.create_tables(&[(&PAGED, PAGED.name.to_owned())], true)
+        .await
+        .unwrap();
+    let start = db
+        .page(&PAGED, PAGED.name, &["rank"], None, 10)
+        .await
+        .unwrap();
+    assert!(start.is_empty());
+    let after = db
+        .page(
+            &PAGED,
+            PAGED.name,
+            &["rank"],
+            Some(&[int(0), text("x")]),
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(after.is_empty());
+}
+
+/// Names that are not plain identifiers or not columns, nullable order columns, repeated
+/// columns and `after` tuples of the wrong length, with NULL or with a value of another type than
+/// its column's are refused before any SQL runs.
+pub async fn page_refuses_bad_requests((db, _): Pair) {
+    setup_paged(db.as_ref()).await;
+    let refused =
+        |physical: &'static str, order_by: &'static [&'static str], after: Option<Vec<Value>>| {
+            let db = db.clone();
+            async move {
+                match db
+                    .page(&PAGED, physical, order_by, after.as_deref(), 10)
+                    .await
+                {
+                    Err(StoreError::Invalid(_)) => {}
+                    other => panic!("{physical} by {order_by:?} after {after:?}: {other:?}"),
+                }
+            }
+        };
+    refused("conformance_paged; DROP TABLE x", &["rank"], None).await;
+    refused("Conformance_Paged", &["rank"], None).await;
+    refused(PAGED.name, &["rank desc"], None).await;
+    refused(PAGED.name, &["rank) > (0"], None).await;
+    refused(PAGED.name, &["missing"], None).await;
+    refused(PAGED.name, &["note"], None).await;
+    refused(PAGED.name, &["rank", "rank"], None).await;
+    refused(PAGED.name, &["rank"], Some(vec![int(1)])).await;
+    refused(PAGED.name, &["rank"], Some(vec![int(1), text("a"), int(2)])).await;
+    refused(PAGED.name, &["rank"], Some(vec![Value::Null, text("a")])).await;
+    refused(PAGED.name, &["rank"], Some(vec![text("1"), text("a")])).await;
+    refused(PAGED.name, &["featured"], Some(vec![int(1), text("a")])).await;
+    assert!(keyset_of(&PAGED, &["missing"], &paged("a", true, 1)).is_err());
+    // The table is untouched.
+    assert_eq!(db.count(PAGED.name).await.unwrap(), 7);
+}
+
 /// Declares one test per case for an adapter: `read_store_conformance!(pair_factory)`, where
 /// `pair_factory().await` returns `Option<Pair>` (`None`: the adapter is not configured here).
 #[macro_export]
@@ -299,7 +535,9 @@ macro_rules! read_store_conformance {
         $crate::read_store_conformance!(@cases $pair;
             tables_are_created_once, values_round_trip, upserts_replace_and_deletes_remove,
             a_batch_is_all_or_nothing, large_batches_commit, dead_letters_are_kept,
-            swaps_replace_live_tables, locks_exclude_other_owners);
+            swaps_replace_live_tables, locks_exclude_other_owners,
+            pages_follow_the_keyset_order, page_after_is_exclusive_and_limited,
+            paging_an_empty_table, page_refuses_bad_requests);
     };
     (@cases $pair:path; $($case:ident),+) => {
         $(

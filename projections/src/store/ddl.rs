@@ -110,6 +110,28 @@ pub(crate) fn select_all(def: &TableDef, physical: &str) -> String {
     )
 }
 
+/// Keyset paging ([`super::ReadStore::page`]): rows ordered by the `keyset` columns, strictly
+/// after the tuple `$1..$n` when `after` (n = the keyset's length), at most the last parameter's
+/// number of rows. Row-value comparison works on both (SQLite 3.15 and later).
+pub(crate) fn select_page(
+    dialect: Dialect,
+    def: &TableDef,
+    physical: &str,
+    keyset: &[&str],
+    after: bool,
+) -> String {
+    let order = keyset.join(", ");
+    let mut sql = format!("SELECT {} FROM {physical}", column_list(def));
+    let mut next = 1;
+    if after {
+        let params: Vec<String> = (1..=keyset.len()).map(|n| dialect.param(n)).collect();
+        sql.push_str(&format!(" WHERE ({order}) > ({})", params.join(", ")));
+        next += keyset.len();
+    }
+    sql.push_str(&format!(" ORDER BY {order} LIMIT {}", dialect.param(next)));
+    sql
+}
+
 /// SQLite: insert or replace `rows` rows in one statement (numbered parameters, row-major).
 pub(crate) fn sqlite_upsert(def: &TableDef, physical: &str, rows: usize) -> String {
     let width = def.columns.len();

@@ -15,7 +15,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use shop_eventstore::Position;
 
-use crate::rows::{Changes, Row, TableDef, Value};
+use crate::rows::{Changes, Column, ColumnType, Row, TableDef, Value};
 
 /// A read-model database failure.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -172,6 +172,39 @@ pub trait ReadStore: Send + Sync + 'static {
     /// How many rows a table has.
     async fn count(&self, physical: &str) -> Result<u64, StoreError>;
 
+    /// Keyset paging: up to `limit` rows of a table, ordered by the columns `order_by` and then
+    /// by the primary key (key columns already named in `order_by` are not repeated), starting
+    /// strictly after the tuple `after` in that order, or at the first row when `after` is
+    /// `None`. In SQL: `WHERE (c1, c2, k1) > ($1, $2, $3) ORDER BY c1, c2, k1 LIMIT $4`.
+    ///
+    /// `after` has one value per keyset column ([`keyset_columns`]): the order columns, then the
+    /// key. To continue after a row, pass [`keyset_of`] that row (the last of the previous page).
+    /// To start at a value of the order columns, pass that value with the smallest key (`""` for
+    /// a text key): rows whose order columns equal it are then included. Unlike `OFFSET`, a page
+    /// costs the same wherever it starts (given an index on the keyset), and a row is neither
+    /// skipped nor returned twice by a walk unless its keyset values change during the walk (a
+    /// row moved past the cursor is returned again in its new place; one moved behind it is not).
+    ///
+    /// Order columns must be `NOT NULL`: SQL compares NULL as unknown, and the two databases sort
+    /// it at opposite ends. Text compares in the database's collation: bytewise on SQLite, and on
+    /// Postgres bytewise only under a `C` collation (the official Docker image defaults to
+    /// `en_US.utf8`, which orders case and punctuation otherwise). A walk is consistent under any
+    /// collation, since the comparison and the order use the same one; only the order of text
+    /// may differ between the adapters. Refused with [`StoreError::Invalid`]: a table or column
+    /// name that is not a plain identifier or not a column of `def`, a nullable order column, an
+    /// `after` of the wrong length, or holding NULL or a value of another type than its column's.
+    ///
+    /// For walking a table in the order of a changing column (the search feed ships documents in
+    /// position order) and for cursor pagination in the API.
+    async fn page(
+        &self,
+        def: &'static TableDef,
+        physical: &str,
+        order_by: &[&str],
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError>;
+
     /// A projection's checkpoint (`None`: it has applied nothing).
     async fn checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError>;
 
@@ -228,6 +261,109 @@ pub(crate) fn check_identifier(name: &str) -> Result<(), StoreError> {
             "{name:?} is not a valid table or column name (a-z, 0-9, _; at most 63)"
         )))
     }
+}
+
+/// The columns a keyset page of `def` is ordered by ([`ReadStore::page`]): `order_by`, then the
+/// key columns not among them. Refuses names that are not plain identifiers or not columns of
+/// `def`, repeated names, and nullable order columns.
+pub fn keyset_columns(
+    def: &'static TableDef,
+    order_by: &[&str],
+) -> Result<Vec<&'static Column>, StoreError> {
+    let mut keyset: Vec<&'static Column> = Vec::with_capacity(order_by.len() + def.key_len);
+    for name in order_by {
+        check_identifier(name)?;
+        let column = def
+            .columns
+            .iter()
+            .find(|c| c.name == *name)
+            .ok_or_else(|| {
+                StoreError::Invalid(format!("table {} has no column {name:?}", def.name))
+            })?;
+        if column.nullable {
+            // NULL compares as unknown and sorts first on SQLite, last on Postgres.
+            return Err(StoreError::Invalid(format!(
+                "column {name} of {} is nullable: it cannot order a keyset page",
+                def.name
+            )));
+        }
+        if keyset.iter().any(|c| c.name == column.name) {
+            return Err(StoreError::Invalid(format!(
+                "column {name} is named twice in a keyset order"
+            )));
+        }
+        keyset.push(column);
+    }
+    for key in def.key_columns() {
+        check_identifier(key.name)?;
+        if !keyset.iter().any(|c| c.name == key.name) {
+            keyset.push(key);
+        }
+    }
+    Ok(keyset)
+}
+
+/// The keyset values of `row` (a row of `def`, in column order): what to pass as `after` to
+/// [`ReadStore::page`] to continue after it.
+pub fn keyset_of(
+    def: &'static TableDef,
+    order_by: &[&str],
+    row: &[Value],
+) -> Result<Vec<Value>, StoreError> {
+    keyset_columns(def, order_by)?
+        .into_iter()
+        .map(|column| {
+            def.columns
+                .iter()
+                .position(|c| c.name == column.name)
+                .and_then(|i| row.get(i))
+                .cloned()
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!("a row of {} without {}", def.name, column.name))
+                })
+        })
+        .collect()
+}
+
+/// Checks a page request ([`ReadStore::page`]) and returns its keyset columns.
+pub(crate) fn check_page(
+    def: &'static TableDef,
+    physical: &str,
+    order_by: &[&str],
+    after: Option<&[Value]>,
+) -> Result<Vec<&'static Column>, StoreError> {
+    check_identifier(physical)?;
+    for column in def.columns {
+        check_identifier(column.name)?;
+    }
+    let keyset = keyset_columns(def, order_by)?;
+    if let Some(after) = after {
+        if after.len() != keyset.len() {
+            return Err(StoreError::Invalid(format!(
+                "a keyset page of {} after {} values: the keyset has {} columns",
+                def.name,
+                after.len(),
+                keyset.len()
+            )));
+        }
+        for (column, value) in keyset.iter().zip(after) {
+            let fits = matches!(
+                (column.ty, value),
+                (ColumnType::Int, Value::Int(_))
+                    | (ColumnType::Text, Value::Text(_))
+                    | (ColumnType::Bool, Value::Bool(_))
+            );
+            // A NULL or a value of another type would compare as unknown (an empty page on
+            // Postgres) or by SQLite's type order: refuse it rather than answer something.
+            if !fits {
+                return Err(StoreError::Invalid(format!(
+                    "a keyset page of {} after {value} in column {} ({:?})",
+                    def.name, column.name, column.ty
+                )));
+            }
+        }
+    }
+    Ok(keyset)
 }
 
 /// Name of the `i`th index of a physical table.

@@ -13,8 +13,8 @@ use tokio::sync::Mutex;
 
 use super::ddl::{self, Dialect};
 use super::{
-    Batch, Checkpoint, DeadLetter, LockGuard, ReadStore, StoreError, check_identifier, index_name,
-    position_from, position_parts,
+    Batch, Checkpoint, DeadLetter, LockGuard, ReadStore, StoreError, check_identifier, check_page,
+    index_name, position_from, position_parts,
 };
 use crate::rows::{ColumnType, Row, TableDef, Value};
 
@@ -246,6 +246,28 @@ impl ReadStore for PostgresReadStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(n.max(0) as u64)
+    }
+
+    async fn page(
+        &self,
+        def: &'static TableDef,
+        physical: &str,
+        order_by: &[&str],
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError> {
+        let keyset = check_page(def, physical, order_by, after)?;
+        let names: Vec<&str> = keyset.iter().map(|c| c.name).collect();
+        let sql = ddl::select_page(Dialect::Postgres, def, physical, &names, after.is_some());
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (column, value) in keyset.iter().zip(after.unwrap_or_default()) {
+            query = bind_value(query, column.ty, value);
+        }
+        let rows = query
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| read_row(def, r)).collect()
     }
 
     async fn checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError> {

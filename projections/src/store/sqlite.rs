@@ -19,8 +19,8 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use super::ddl::{self, Dialect};
 use super::{
-    Batch, Checkpoint, DeadLetter, LockGuard, ReadStore, StoreError, check_identifier, index_name,
-    position_from, position_parts,
+    Batch, Checkpoint, DeadLetter, LockGuard, ReadStore, StoreError, check_identifier, check_page,
+    index_name, position_from, position_parts,
 };
 use crate::rows::{ColumnType, Row, TableDef, Value};
 
@@ -250,6 +250,29 @@ impl ReadStore for SqliteReadStore {
         self.with(move |conn| {
             let n: i64 = conn.query_row(&sql, [], |r| r.get(0))?;
             Ok(n.max(0) as u64)
+        })
+        .await
+    }
+
+    async fn page(
+        &self,
+        def: &'static TableDef,
+        physical: &str,
+        order_by: &[&str],
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError> {
+        let keyset = check_page(def, physical, order_by, after)?;
+        let names: Vec<&str> = keyset.iter().map(|c| c.name).collect();
+        let sql = ddl::select_page(Dialect::Sqlite, def, physical, &names, after.is_some());
+        let mut params: Vec<Value> = after.map(<[Value]>::to_vec).unwrap_or_default();
+        params.push(Value::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
+        self.with(move |conn| {
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows = statement.query_map(params_from_iter(params.iter().map(Param)), |r| {
+                read_row(def, r)
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
     }

@@ -77,6 +77,16 @@ impl ReadStore for Faulty {
     async fn scan(&self, def: &'static TableDef, physical: &str) -> Result<Vec<Row>, StoreError> {
         self.inner.scan(def, physical).await
     }
+    async fn page(
+        &self,
+        def: &'static TableDef,
+        physical: &str,
+        order_by: &[&str],
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError> {
+        self.inner.page(def, physical, order_by, after, limit).await
+    }
     async fn count(&self, physical: &str) -> Result<u64, StoreError> {
         self.inner.count(physical).await
     }
