@@ -1,19 +1,20 @@
 //! Committed rows kept in memory between batches. The runner is the only writer of its tables
 //! (it holds their lock), so what it committed is what the database holds: a cached row, or a
 //! cached absence, can be trusted until it is evicted.
-
-use std::collections::VecDeque;
+//!
+//! Eviction is by generation: when the cache is full, everything goes at once. Keeping an
+//! insertion order to evict the oldest row would cost a key copy per row on the hot path of every
+//! batch, and a full cache is refilled from the database by the rows the next batches touch.
 
 use foldhash::HashMap;
 
 use super::{Row, Value};
 
-/// A bounded map of (table, key) → committed row (or known absence), oldest inserted evicted first.
+/// A bounded map of (table, key) → committed row (or known absence), emptied when full.
 #[derive(Debug)]
 pub struct RowCache {
     /// Per table: key → row. Nested so lookups borrow the key instead of building one.
     tables: HashMap<&'static str, HashMap<Vec<Value>, Option<Row>>>,
-    order: VecDeque<(&'static str, Vec<Value>)>,
     len: usize,
     capacity: usize,
     /// Tables created empty by this runner and never evicted from: a miss means "no such row".
@@ -27,7 +28,6 @@ impl RowCache {
     pub fn new(capacity: usize) -> Self {
         Self {
             tables: HashMap::default(),
-            order: VecDeque::new(),
             len: 0,
             capacity: capacity.max(1),
             complete: Vec::new(),
@@ -54,32 +54,28 @@ impl RowCache {
 
     /// Records a committed row (or its absence).
     pub fn put(&mut self, table: &'static str, key: Vec<Value>, row: Option<Row>) {
-        let rows = self.tables.entry(table).or_default();
-        if let Some(slot) = rows.get_mut(key.as_slice()) {
+        if let Some(slot) = self
+            .tables
+            .get_mut(table)
+            .and_then(|rows| rows.get_mut(key.as_slice()))
+        {
             *slot = row;
             return;
         }
-        rows.insert(key.clone(), row);
-        self.order.push_back((table, key));
-        self.len += 1;
-        while self.len > self.capacity {
-            let Some((t, old)) = self.order.pop_front() else {
-                break;
-            };
-            if let Some(rows) = self.tables.get_mut(t) {
-                rows.remove(old.as_slice());
-            }
-            self.len -= 1;
+        if self.len >= self.capacity {
+            self.tables.clear();
+            self.len = 0;
             self.evicted = true;
             // Something left memory: the database is the only full record now.
             self.complete.clear();
         }
+        self.tables.entry(table).or_default().insert(key, row);
+        self.len += 1;
     }
 
     /// Forgets everything (after a failed commit whose outcome is unknown, or a table swap).
     pub fn clear(&mut self) {
         self.tables.clear();
-        self.order.clear();
         self.len = 0;
         self.complete.clear();
         self.evicted = false;

@@ -239,7 +239,15 @@ pub async fn rebuild(
         let done = last.is_none();
         if pending > 0 && (done || pending >= options.commit_events.max(1)) {
             let at = position.expect("events were applied");
-            let mut batch = Batch::from_changes(&mut changes, &physical);
+            // Rows the cache knows to be absent from the shadow tables (the previous commit is
+            // awaited before this one starts) are bulk-loaded; so are appended rows, which are
+            // only ever written once, by the batch that applies their event.
+            let mut batch = Batch::from_changes_with(
+                &mut changes,
+                &physical,
+                |table, key| matches!(cache.get(table, key), Some(None)),
+                true,
+            );
             for (p, name) in projections.iter().zip(&rebuild_names) {
                 batch.checkpoints.push((
                     name.clone(),
@@ -250,6 +258,8 @@ pub async fn rebuild(
                 ));
             }
             batch.dead_letters = std::mem::take(&mut dead);
+            // A batch lost to a database crash is simply rebuilt again from the checkpoint.
+            batch.relaxed_durability = true;
             for (def, table) in std::mem::take(&mut changes).tables.into_values() {
                 for (key, row) in table.rows {
                     cache.put(def.name, key, row);

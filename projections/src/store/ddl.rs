@@ -132,8 +132,9 @@ pub(crate) fn select_page(
     sql
 }
 
-/// SQLite: insert or replace `rows` rows in one statement (numbered parameters, row-major).
-pub(crate) fn sqlite_upsert(def: &TableDef, physical: &str, rows: usize) -> String {
+/// SQLite: insert (or, with `replace`, insert or replace) `rows` rows in one statement (numbered
+/// parameters, row-major).
+pub(crate) fn sqlite_insert(def: &TableDef, physical: &str, rows: usize, replace: bool) -> String {
     let width = def.columns.len();
     let tuples: Vec<String> = (0..rows.max(1))
         .map(|r| {
@@ -144,7 +145,8 @@ pub(crate) fn sqlite_upsert(def: &TableDef, physical: &str, rows: usize) -> Stri
         })
         .collect();
     format!(
-        "INSERT OR REPLACE INTO {physical} ({}) VALUES {}",
+        "INSERT{} INTO {physical} ({}) VALUES {}",
+        if replace { " OR REPLACE" } else { "" },
         column_list(def),
         tuples.join(", ")
     )

@@ -69,6 +69,10 @@ pub struct TableWrite {
     pub physical: String,
     /// Rows to insert or replace.
     pub upserts: Vec<Row>,
+    /// Rows known not to be in the table yet (a rebuild's new rows): written like upserts, or
+    /// with a bulk load (`COPY` on Postgres) where that is faster. A key that does exist fails
+    /// the commit.
+    pub inserts: Vec<Row>,
     /// Keys to delete.
     pub deletes: Vec<Vec<Value>>,
 }
@@ -82,12 +86,27 @@ pub struct Batch {
     pub checkpoints: Vec<(String, Checkpoint)>,
     /// Events set aside.
     pub dead_letters: Vec<DeadLetter>,
+    /// The commit may be acknowledged before it is durable (Postgres `synchronous_commit = off`):
+    /// a crash of the database can then lose the newest such batches, whole (rows and checkpoint
+    /// together), never half of one. For rebuilds, which resume from the checkpoint they find.
+    pub relaxed_durability: bool,
 }
 
 impl Batch {
     /// The writes of `changes` under the physical names `physical` gives: upserts and deletes
     /// are copied (the runner's cache keeps the rows), appended rows are moved out.
     pub fn from_changes(changes: &mut Changes, physical: &crate::rows::Physical) -> Self {
+        Self::from_changes_with(changes, physical, |_, _| false, false)
+    }
+
+    /// Like [`Self::from_changes`], with the rows `is_new` says are not in the database (and, when
+    /// `appends_are_new`, every appended row) as [`TableWrite::inserts`].
+    pub fn from_changes_with(
+        changes: &mut Changes,
+        physical: &crate::rows::Physical,
+        is_new: impl Fn(&'static str, &[Value]) -> bool,
+        appends_are_new: bool,
+    ) -> Self {
         let physical_name = |def: &TableDef| {
             physical
                 .get(def.name)
@@ -99,9 +118,11 @@ impl Batch {
             .values()
             .map(|(def, table)| {
                 let mut upserts = Vec::with_capacity(table.rows.len());
+                let mut inserts = Vec::new();
                 let mut deletes = Vec::new();
                 for (key, row) in &table.rows {
                     match row {
+                        Some(row) if is_new(def.name, key) => inserts.push(row.clone()),
                         Some(row) => upserts.push(row.clone()),
                         None => deletes.push(key.clone()),
                     }
@@ -110,29 +131,36 @@ impl Batch {
                     def,
                     physical: physical_name(def),
                     upserts,
+                    inserts,
                     deletes,
                 }
             })
             .collect();
         for (def, row) in std::mem::take(&mut changes.appends) {
-            match tables
-                .iter_mut()
-                .rev()
-                .find(|t| std::ptr::eq(t.def, def) && t.deletes.is_empty())
-            {
-                Some(table) => table.upserts.push(row),
-                None => tables.push(TableWrite {
-                    def,
-                    physical: physical_name(def),
-                    upserts: vec![row],
-                    deletes: Vec::new(),
-                }),
+            let table = match tables.iter().position(|t| std::ptr::eq(t.def, def)) {
+                Some(i) => &mut tables[i],
+                None => {
+                    tables.push(TableWrite {
+                        def,
+                        physical: physical_name(def),
+                        upserts: Vec::new(),
+                        inserts: Vec::new(),
+                        deletes: Vec::new(),
+                    });
+                    tables.last_mut().expect("just pushed")
+                }
+            };
+            if appends_are_new {
+                table.inserts.push(row);
+            } else {
+                table.upserts.push(row);
             }
         }
         Self {
             tables,
             checkpoints: Vec::new(),
             dead_letters: Vec::new(),
+            relaxed_durability: false,
         }
     }
 }

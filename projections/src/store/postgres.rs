@@ -169,6 +169,60 @@ fn bind_column<'q>(
     }
 }
 
+/// Loads rows known to be new with `COPY … FROM STDIN` (text format): several times faster than
+/// `INSERT … SELECT FROM UNNEST` for a rebuild's bulk of new rows.
+async fn copy_in(
+    conn: &mut PgConnection,
+    def: &TableDef,
+    physical: &str,
+    rows: &[Row],
+) -> Result<(), StoreError> {
+    let columns: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
+    let sql = format!("COPY {physical} ({}) FROM STDIN", columns.join(", "));
+    let mut copy = conn.copy_in_raw(&sql).await?;
+    let mut buf = Vec::with_capacity(1 << 20);
+    for row in rows {
+        for (i, value) in row.iter().enumerate() {
+            if i > 0 {
+                buf.push(b'\t');
+            }
+            copy_text(&mut buf, value);
+        }
+        buf.push(b'\n');
+        if buf.len() >= 1 << 20 {
+            copy.send(std::mem::take(&mut buf)).await?;
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf).await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+/// One value in `COPY`'s text format: `\N` for NULL, `t`/`f`, backslash escapes in text.
+fn copy_text(buf: &mut Vec<u8>, value: &Value) {
+    use std::io::Write as _;
+    match value {
+        Value::Null => buf.extend_from_slice(b"\\N"),
+        Value::Int(i) => {
+            let _ = write!(buf, "{i}");
+        }
+        Value::Bool(b) => buf.push(if *b { b't' } else { b'f' }),
+        Value::Text(t) => {
+            for &byte in t.as_bytes() {
+                match byte {
+                    b'\\' => buf.extend_from_slice(b"\\\\"),
+                    b'\t' => buf.extend_from_slice(b"\\t"),
+                    b'\n' => buf.extend_from_slice(b"\\n"),
+                    b'\r' => buf.extend_from_slice(b"\\r"),
+                    _ => buf.push(byte),
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 struct AdvisoryLock {
     // Holding the connection holds the session, and with it the lock.
@@ -288,6 +342,11 @@ impl ReadStore for PostgresReadStore {
 
     async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        if batch.relaxed_durability {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+        }
         for table in &batch.tables {
             check_table(table.def, &table.physical)?;
             if !table.deletes.is_empty() {
@@ -311,6 +370,11 @@ impl ReadStore for PostgresReadStore {
                     }
                     query.execute(&mut *tx).await?;
                 }
+            }
+        }
+        for table in &batch.tables {
+            if !table.inserts.is_empty() {
+                copy_in(&mut tx, table.def, &table.physical, &table.inserts).await?;
             }
         }
         for (name, checkpoint) in &batch.checkpoints {

@@ -308,14 +308,19 @@ impl ReadStore for SqliteReadStore {
                     rows: table.deletes,
                 });
             }
-            if !table.upserts.is_empty() {
+            // SQLite's bulk path is its multi-row insert: new rows go the same way, without
+            // `OR REPLACE`, so that an existing key fails the batch as it does on Postgres.
+            for (rows, replace) in [(table.upserts, true), (table.inserts, false)] {
+                if rows.is_empty() {
+                    continue;
+                }
                 let chunk = ddl::sqlite_rows_per_statement(table.def);
                 work.push(Work {
-                    sql: ddl::sqlite_upsert(table.def, &table.physical, 1),
-                    chunk_sql: (table.upserts.len() >= chunk)
-                        .then(|| ddl::sqlite_upsert(table.def, &table.physical, chunk)),
+                    sql: ddl::sqlite_insert(table.def, &table.physical, 1, replace),
+                    chunk_sql: (rows.len() >= chunk)
+                        .then(|| ddl::sqlite_insert(table.def, &table.physical, chunk, replace)),
                     chunk,
-                    rows: table.upserts,
+                    rows,
                 });
             }
         }
