@@ -260,8 +260,10 @@ pub async fn rebuild(
             batch.dead_letters = std::mem::take(&mut dead);
             // A batch lost to a database crash is simply rebuilt again from the checkpoint.
             batch.relaxed_durability = true;
-            for (def, table) in std::mem::take(&mut changes).tables.into_values() {
-                for (key, row) in table.rows {
+            // Drained rather than dropped: the maps keep their capacity for the next batch,
+            // which then grows no tables.
+            for (def, table) in changes.tables.values_mut() {
+                for (key, row) in table.rows.drain() {
                     cache.put(def.name, key, row);
                 }
             }
