@@ -581,6 +581,7 @@ async fn rebuild_on_request_while_running(env: Env) {
         projections,
         RunnerOptions {
             batch_events: 50,
+            batch_wait: Duration::from_millis(5),
             rebuild: RebuildOptions {
                 batch_events: 40,
                 commit_events: 80,

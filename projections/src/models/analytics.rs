@@ -81,7 +81,7 @@ impl Analytics {
             row.units += sign * units;
             row.revenue += sign * revenue;
             row.orders += sign;
-            rows.put(&row);
+            rows.put(row);
             for other in products.keys().filter(|o| *o != product) {
                 let key = vec![text(product), text(other)];
                 let mut pair = rows.get::<CoPurchase>(key).await?.unwrap_or(CoPurchase {
@@ -91,7 +91,7 @@ impl Analytics {
                 });
                 pair.orders += sign;
                 if pair.orders > 0 {
-                    rows.put(&pair);
+                    rows.put(pair);
                 } else {
                     rows.delete::<CoPurchase>(vec![text(product), text(other)]);
                 }
@@ -128,7 +128,7 @@ impl Projection for Analytics {
                     entry.0 += i64::from(line.quantity);
                     entry.1 += line.subtotal.amount;
                 }
-                rows.put(&OrderFacts {
+                rows.put(OrderFacts {
                     order_id: id,
                     currency: currency.to_string(),
                     products: json(&products),
@@ -142,7 +142,7 @@ impl Projection for Analytics {
                     let d = day(*at);
                     Self::count(rows, &facts, &d, 1).await?;
                     facts.counted_day = Some(d);
-                    rows.put(&facts);
+                    rows.put(facts);
                 }
             }
             OrderEvent::OrderCancelled { .. } => {
@@ -150,7 +150,7 @@ impl Projection for Analytics {
                     && let Some(d) = facts.counted_day.take()
                 {
                     Self::count(rows, &facts, &d, -1).await?;
-                    rows.put(&facts);
+                    rows.put(facts);
                 }
             }
             _ => {}

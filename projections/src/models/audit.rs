@@ -75,7 +75,7 @@ impl Projection for OrderAudit {
             return Ok(());
         };
         let m = &event.metadata;
-        rows.append(&AuditRow {
+        rows.append(AuditRow {
             order_id,
             commit_pos: event.position.commit() as i64,
             prepare_pos: event.position.prepare() as i64,

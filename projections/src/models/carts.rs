@@ -77,7 +77,7 @@ fn set_lines(
             .saturating_mul(i64::from(line.quantity));
         subtotal = subtotal.saturating_add(total);
         units += i64::from(line.quantity);
-        rows.put(&CartLineRow {
+        rows.put(CartLineRow {
             cart_id: cart.cart_id.clone(),
             sku: line.sku.to_string(),
             product_id: line.product_id.to_string(),
@@ -124,7 +124,7 @@ impl Projection for CartsModel {
                     ("customer", Some(customer_id.to_string()), None)
                 }
             };
-            rows.put(&CartRow {
+            rows.put(CartRow {
                 cart_id: cart_id.to_string(),
                 owner_kind: owner_kind.into(),
                 customer_id,
@@ -204,7 +204,7 @@ impl Projection for CartsModel {
         }
         set_lines(rows, &mut cart, &lines)?;
         cart.updated_at = at;
-        rows.put(&cart);
+        rows.put(cart);
         Ok(())
     }
 }

@@ -134,7 +134,7 @@ impl Catalog {
             .get::<StockRow>(vec![text(variant.sku.as_str())])
             .await?
             .map_or(0, |s| s.available);
-        rows.put(&VariantRow {
+        rows.put(VariantRow {
             sku: variant.sku.to_string(),
             product_id: product_id.to_owned(),
             price: variant.price.amount,
@@ -197,13 +197,13 @@ impl Catalog {
             });
         let before = self.availability(stock.available);
         stock.available += delta;
-        rows.put(&stock);
         let after = self.availability(stock.available);
+        rows.put(stock);
         if before != after
             && let Some(mut variant) = rows.get::<VariantRow>(vec![text(&sku)]).await?
         {
             variant.availability = after.to_owned();
-            rows.put(&variant);
+            rows.put(variant);
         }
         Ok(())
     }
@@ -248,7 +248,7 @@ impl Catalog {
                     updated_at: at,
                 };
                 Self::set_details(&mut row, details);
-                rows.put(&row);
+                rows.put(row);
                 for (i, v) in variants.iter().enumerate() {
                     self.put_variant(rows, &id, v, i as i64).await?;
                 }
@@ -260,7 +260,7 @@ impl Catalog {
                 if let Some(mut row) = Self::product(rows, product_id.as_str()).await? {
                     Self::set_details(&mut row, details);
                     row.updated_at = at;
-                    rows.put(&row);
+                    rows.put(row);
                 }
             }
             ProductEvent::VariantAdded {
@@ -273,7 +273,7 @@ impl Catalog {
                     row.variant_count += 1;
                     set_price(&mut row, variant.sku.as_str(), variant.price.amount)?;
                     row.updated_at = at;
-                    rows.put(&row);
+                    rows.put(row);
                 }
             }
             ProductEvent::VariantPriceChanged {
@@ -284,19 +284,19 @@ impl Catalog {
             } => {
                 if let Some(mut variant) = rows.get::<VariantRow>(vec![text(sku.as_str())]).await? {
                     variant.price = price.amount;
-                    rows.put(&variant);
+                    rows.put(variant);
                 }
                 if let Some(mut row) = Self::product(rows, product_id.as_str()).await? {
                     set_price(&mut row, sku.as_str(), price.amount)?;
                     row.updated_at = at;
-                    rows.put(&row);
+                    rows.put(row);
                 }
             }
             ProductEvent::ProductDiscontinued { product_id, .. } => {
                 if let Some(mut row) = Self::product(rows, product_id.as_str()).await? {
                     row.status = "discontinued".into();
                     row.updated_at = at;
-                    rows.put(&row);
+                    rows.put(row);
                 }
             }
             ProductEvent::ReviewSubmitted {
@@ -305,7 +305,7 @@ impl Catalog {
                 customer_id,
                 rating,
                 text: body,
-            } => rows.put(&ReviewRow {
+            } => rows.put(ReviewRow {
                 review_id: review_id.to_string(),
                 product_id: product_id.to_string(),
                 customer_id: customer_id.to_string(),
@@ -375,7 +375,7 @@ impl Catalog {
             review.status = status.to_owned();
             review.reason = reason;
             review.moderated_at = Some(at);
-            rows.put(&review);
+            rows.put(review);
         }
         Ok(())
     }
@@ -394,7 +394,7 @@ impl Catalog {
             row.rating_hundredths =
                 (count > 0).then(|| ((rating_sum.saturating_mul(100) + count / 2) / count) as i64);
             row.updated_at = at;
-            rows.put(&row);
+            rows.put(row);
         }
         Ok(())
     }

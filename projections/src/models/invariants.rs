@@ -125,11 +125,17 @@ impl Projection for InvariantChecker {
             level.available += a;
             level.reserved += r;
             level.committed += c;
-            rows.put(&level);
             let balanced = level.on_hand == level.available + level.reserved + level.committed;
             let non_negative = level.available >= 0 && level.reserved >= 0 && level.committed >= 0;
+            let counts = (
+                level.on_hand,
+                level.available,
+                level.reserved,
+                level.committed,
+            );
+            rows.put(level);
             if !balanced || !non_negative {
-                rows.put(&Violation {
+                rows.put(Violation {
                     commit_pos: event.position.commit() as i64,
                     prepare_pos: event.position.prepare() as i64,
                     warehouse: warehouse.clone(),
@@ -138,7 +144,7 @@ impl Projection for InvariantChecker {
                     event_id: event.event_id.to_string(),
                     detail: format!(
                         "on_hand {} vs available {} + reserved {} + committed {}",
-                        level.on_hand, level.available, level.reserved, level.committed
+                        counts.0, counts.1, counts.2, counts.3
                     ),
                     at: millis(event.metadata.occurred_at),
                 });

@@ -74,7 +74,7 @@ impl InventoryModel {
             let mut level = Self::level(rows, sku, a.warehouse.as_str()).await?;
             f(&mut level, i64::from(a.quantity));
             level.updated_at = at;
-            rows.put(&level);
+            rows.put(level);
         }
         Ok(())
     }
@@ -118,7 +118,7 @@ impl Projection for InventoryModel {
                 level.on_hand += i64::from(*quantity);
                 level.available += i64::from(*quantity);
                 level.updated_at = at;
-                rows.put(&level);
+                rows.put(level);
             }
             InventoryEvent::StockAdjusted {
                 sku,
@@ -130,7 +130,7 @@ impl Projection for InventoryModel {
                 level.on_hand += i64::from(*delta);
                 level.available += i64::from(*delta);
                 level.updated_at = at;
-                rows.put(&level);
+                rows.put(level);
             }
             InventoryEvent::StockReserved {
                 sku,
@@ -145,7 +145,7 @@ impl Projection for InventoryModel {
                     l.reserved += q;
                 })
                 .await?;
-                rows.put(&ReservationRow {
+                rows.put(ReservationRow {
                     order_id: order_id.to_string(),
                     sku: sku.to_string(),
                     quantity: i64::from(*quantity),
@@ -179,7 +179,7 @@ impl Projection for InventoryModel {
                     r.status = "released".into();
                     r.release_reason = Some(reason.to_string());
                     r.updated_at = at;
-                    rows.put(&r);
+                    rows.put(r);
                 }
             }
             InventoryEvent::ReservationCommitted {
@@ -198,7 +198,7 @@ impl Projection for InventoryModel {
                 {
                     r.status = "committed".into();
                     r.updated_at = at;
-                    rows.put(&r);
+                    rows.put(r);
                 }
             }
             InventoryEvent::StockShipped {
@@ -224,7 +224,7 @@ impl Projection for InventoryModel {
                     r.status = "shipped".into();
                     r.backordered = 0;
                     r.updated_at = at;
-                    rows.put(&r);
+                    rows.put(r);
                 }
             }
             InventoryEvent::BackorderPolicySet { .. }

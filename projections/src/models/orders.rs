@@ -127,7 +127,7 @@ impl Projection for OrdersModel {
             ..
         } = &*decoded
         {
-            rows.put(&OrderRow {
+            rows.put(OrderRow {
                 order_id: id.clone(),
                 customer_id: customer_id.as_ref().map(ToString::to_string),
                 cart_id: cart_id.as_ref().map(ToString::to_string),
@@ -154,7 +154,7 @@ impl Projection for OrdersModel {
                 updated_at: at,
             });
             for (i, line) in lines.iter().enumerate() {
-                rows.put(&OrderLineRow {
+                rows.put(OrderLineRow {
                     order_id: id.clone(),
                     sku: line.sku.to_string(),
                     product_id: line.product_id.to_string(),
@@ -164,7 +164,7 @@ impl Projection for OrdersModel {
                     position: i as i64,
                 });
             }
-            rows.append(&TimelineRow {
+            rows.append(TimelineRow {
                 order_id: id,
                 revision: event.revision as i64,
                 event: name,
@@ -227,7 +227,7 @@ impl Projection for OrdersModel {
             order.status = status_code(status);
         }
         order.updated_at = at;
-        rows.append(&TimelineRow {
+        rows.append(TimelineRow {
             order_id: id.clone(),
             revision: event.revision as i64,
             event: name,
@@ -235,7 +235,7 @@ impl Projection for OrdersModel {
             detail,
             at,
         });
-        rows.put(&order);
+        rows.put(order);
         Ok(())
     }
 }

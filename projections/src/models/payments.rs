@@ -179,7 +179,7 @@ impl Projection for PaymentsModel {
             other => other.to_owned(),
         };
         row.updated_at = at;
-        rows.append(&LedgerRow {
+        rows.append(LedgerRow {
             payment_id: id,
             revision: event.revision as i64,
             order_id: row.order_id.clone(),
@@ -189,7 +189,7 @@ impl Projection for PaymentsModel {
             reference,
             at,
         });
-        rows.put(&row);
+        rows.put(row);
         Ok(())
     }
 }

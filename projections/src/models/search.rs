@@ -146,7 +146,7 @@ async fn load_live(rows: &mut Rows<'_>, product_id: &str) -> Result<Option<Store
 /// Writes a document stamped with `at`.
 fn put(rows: &mut Rows<'_>, mut stored: Stored, deleted: bool, at: At) {
     stored.doc.position = at.position;
-    rows.put(&SearchDocumentRow {
+    rows.put(SearchDocumentRow {
         product_id: stored.doc.product_id.clone(),
         document: json(&stored.doc),
         commit_pos: at.commit,
@@ -192,7 +192,7 @@ async fn claim_sku(rows: &mut Rows<'_>, sku: &str, product_id: &str) -> Result<(
         });
     if row.product_id.as_deref() != Some(product_id) {
         row.product_id = Some(product_id.to_owned());
-        rows.put(&row);
+        rows.put(row);
     }
     Ok(())
 }
@@ -283,10 +283,11 @@ impl SearchModel {
         let was_available = stock.available > 0;
         stock.available += delta;
         let is_available = stock.available > 0;
-        rows.put(&stock);
+        let product_id = stock.product_id.clone();
+        rows.put(stock);
         // Only a SKU crossing zero can flip its product's `in_stock`.
         if was_available != is_available
-            && let Some(product_id) = &stock.product_id
+            && let Some(product_id) = &product_id
             && let Some(before) = load_live(rows, product_id).await?
         {
             let mut after = before.clone();

@@ -211,17 +211,19 @@ impl<'a> Rows<'a> {
     }
 
     /// Writes (inserts or replaces) a row.
-    pub fn put<R: TableRow>(&mut self, row: &R) {
-        self.change(R::TABLE, row.key(), Some(row.to_row()));
+    pub fn put<R: TableRow>(&mut self, row: R) {
+        let row = row.into_row();
+        let key = row[..R::TABLE.key_len].to_vec();
+        self.change(R::TABLE, key, Some(row));
     }
 
     /// Adds a row to an append-only table (one declared `append_only;`): the row is neither
     /// looked up nor cached, only written (a row with the same key is replaced in the database,
     /// so a batch replayed after a crash writes the same rows again). Each event must append
     /// rows with keys of their own.
-    pub fn append<R: TableRow>(&mut self, row: &R) {
+    pub fn append<R: TableRow>(&mut self, row: R) {
         debug_assert!(R::TABLE.append_only, "{} is not append-only", R::TABLE.name);
-        self.changes.appends.push((R::TABLE, row.to_row()));
+        self.changes.appends.push((R::TABLE, row.into_row()));
     }
 
     /// Deletes the row of `R` with this key (nothing if there is none).

@@ -55,6 +55,8 @@ pub trait TableRow: Sized {
     fn key(&self) -> Vec<Value>;
     /// All values, in column order.
     fn to_row(&self) -> Row;
+    /// All values, in column order, moved out of the struct (no copies of its text).
+    fn into_row(self) -> Row;
     /// From stored values.
     fn from_row(row: Row) -> Result<Self, ValueError>;
 }
@@ -134,6 +136,13 @@ macro_rules! table {
                 vec![
                     $($crate::rows::SqlValue::to_value(&self.$key),)+
                     $($crate::rows::SqlValue::to_value(&self.$field),)*
+                ]
+            }
+
+            fn into_row(self) -> $crate::rows::Row {
+                vec![
+                    $($crate::rows::SqlValue::into_value(self.$key),)+
+                    $($crate::rows::SqlValue::into_value(self.$field),)*
                 ]
             }
 

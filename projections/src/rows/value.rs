@@ -59,6 +59,10 @@ pub trait SqlValue: Sized {
     const NULLABLE: bool = false;
     /// To a column value.
     fn to_value(&self) -> Value;
+    /// To a column value, by move.
+    fn into_value(self) -> Value {
+        self.to_value()
+    }
     /// From a column value.
     fn from_value(value: Value, column: &'static str) -> Result<Self, ValueError>;
 }
@@ -89,6 +93,9 @@ impl SqlValue for String {
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
     }
+    fn into_value(self) -> Value {
+        Value::Text(self)
+    }
     fn from_value(value: Value, column: &'static str) -> Result<Self, ValueError> {
         match value {
             Value::Text(t) => Ok(t),
@@ -118,6 +125,9 @@ impl<T: SqlValue> SqlValue for Option<T> {
     const NULLABLE: bool = true;
     fn to_value(&self) -> Value {
         self.as_ref().map_or(Value::Null, T::to_value)
+    }
+    fn into_value(self) -> Value {
+        self.map_or(Value::Null, T::into_value)
     }
     fn from_value(value: Value, column: &'static str) -> Result<Self, ValueError> {
         match value {
