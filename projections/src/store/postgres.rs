@@ -416,6 +416,22 @@ impl ReadStore for PostgresReadStore {
         from: &str,
         to: &str,
     ) -> Result<(), StoreError> {
+        // The shadows' indexes are built first, in a transaction of their own: dropping the live
+        // table locks it until the switch commits, and readers would wait for the index builds.
+        // The switch then only renames them.
+        let mut build = self.pool.begin().await?;
+        sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+            .execute(&mut *build)
+            .await?;
+        for (def, shadow) in tables {
+            check_table(def, shadow)?;
+            for statement in ddl::create_indexes(def, shadow) {
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut *build)
+                    .await?;
+            }
+        }
+        build.commit().await?;
         let mut tx = self.pool.begin().await?;
         for (def, shadow) in tables {
             check_table(def, shadow)?;

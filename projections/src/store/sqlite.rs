@@ -72,6 +72,8 @@ impl SqliteReadStore {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "cache_size", -65536)?;
+        // Lets the sorter use a second thread when a rebuild's switch builds indexes.
+        conn.pragma_update(None, "threads", 2)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(512);
         for statement in META {
