@@ -243,3 +243,88 @@ impl<'a> Rows<'a> {
         self.changes.journal.push((table, key, before));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shop_eventstore::{Actor, Json, Metadata, Position, StreamName};
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(tag = "type", content = "data")]
+    enum Thing {
+        #[serde(rename = "thing.Made.v1")]
+        Made { n: u32 },
+    }
+
+    fn event(n: u32) -> RecordedEvent {
+        RecordedEvent {
+            stream: StreamName::new("thing-1").unwrap(),
+            revision: 0,
+            position: Position::new(u64::from(n), u64::from(n)),
+            recorded_at: chrono::DateTime::UNIX_EPOCH,
+            event_id: uuid::Uuid::new_v4(),
+            event_type: "thing.Made.v1".into(),
+            data: Json::encode(&serde_json::json!({ "n": n })).unwrap(),
+            metadata: Metadata::new(
+                uuid::Uuid::new_v4(),
+                uuid::Uuid::new_v4(),
+                Actor::system("test"),
+                chrono::DateTime::UNIX_EPOCH,
+            ),
+        }
+    }
+
+    #[test]
+    fn an_event_is_decoded_once_per_type_and_forgotten_at_the_next() {
+        let mut decoded = Decoded::default();
+        let first = event(1);
+        let a = decoded.get::<Thing>(&first).unwrap();
+        let b = decoded.get::<Thing>(&first).unwrap();
+        assert!(
+            Arc::ptr_eq(&a, &b),
+            "the second projection reuses the first decode"
+        );
+        assert_eq!(*a, Thing::Made { n: 1 });
+        // Another type of the same event is decoded separately (here: a generic value).
+        let value = decoded.get::<serde_json::Value>(&first).unwrap();
+        assert_eq!(value["data"]["n"], 1);
+
+        let second = event(2);
+        let c = decoded.get::<Thing>(&second).unwrap();
+        assert_eq!(*c, Thing::Made { n: 2 });
+        assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn a_rolled_back_event_leaves_no_rows_and_no_appends() {
+        static DEF: TableDef = TableDef {
+            name: "t",
+            columns: &[],
+            key_len: 1,
+            indexes: &[],
+            append_only: false,
+        };
+        let mut changes = Changes::default();
+        changes.begin_event();
+        changes.appends.push((&DEF, vec![Value::Int(1)]));
+        changes
+            .tables
+            .entry("t")
+            .or_insert_with(|| (&DEF, TableChanges::default()))
+            .1
+            .rows
+            .insert(vec![Value::Int(1)], Some(vec![Value::Int(1)]));
+        changes.journal.push((&DEF, vec![Value::Int(1)], None));
+        assert_eq!(changes.len(), 2);
+
+        changes.begin_event();
+        changes.appends.push((&DEF, vec![Value::Int(2)]));
+        changes.rollback_event();
+        assert_eq!(
+            changes.appends.len(),
+            1,
+            "only the failed event's append goes"
+        );
+        assert_eq!(changes.len(), 2, "the earlier event's row stays");
+    }
+}
