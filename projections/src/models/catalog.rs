@@ -10,7 +10,7 @@ use shop_domain::inventory::InventoryEvent;
 use shop_domain::product::{ProductDetails, ProductEvent, Variant};
 use shop_eventstore::RecordedEvent;
 
-use super::{json, millis};
+use super::{available_delta, json, millis};
 use crate::rows::{Rows, TableDef, TableRow, text};
 use crate::runner::{ApplyError, Projection};
 use crate::table;
@@ -163,27 +163,7 @@ impl Catalog {
         rows: &mut Rows<'_>,
         event: &InventoryEvent,
     ) -> Result<(), ApplyError> {
-        let delta: i64 = match &event {
-            InventoryEvent::StockReceived { quantity, .. } => i64::from(*quantity),
-            InventoryEvent::StockAdjusted { delta, .. } => i64::from(*delta),
-            InventoryEvent::StockReserved { allocations, .. } => -allocations
-                .iter()
-                .map(|a| i64::from(a.quantity))
-                .sum::<i64>(),
-            InventoryEvent::ReservationReleased { allocations, .. } => {
-                allocations.iter().map(|a| i64::from(a.quantity)).sum()
-            }
-            InventoryEvent::StockShipped {
-                backorder_allocations,
-                ..
-            } => -backorder_allocations
-                .iter()
-                .map(|a| i64::from(a.quantity))
-                .sum::<i64>(),
-            InventoryEvent::ReservationCommitted { .. }
-            | InventoryEvent::BackorderPolicySet { .. }
-            | InventoryEvent::BackorderPolicyCleared { .. } => 0,
-        };
+        let delta = available_delta(event);
         if delta == 0 {
             return Ok(());
         }

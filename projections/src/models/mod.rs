@@ -47,6 +47,29 @@ pub fn all(options: &ModelOptions) -> Vec<Arc<dyn Projection>> {
     ]
 }
 
+/// How an inventory event changes a SKU's units available for sale, over all warehouses
+/// (reservations take units, releases give them back, shipping a backorder takes them; committing
+/// a reservation moves units that were already unavailable).
+pub(crate) fn available_delta(event: &shop_domain::inventory::InventoryEvent) -> i64 {
+    use shop_domain::inventory::{Allocation, InventoryEvent};
+    let units = |allocations: &[Allocation]| -> i64 {
+        allocations.iter().map(|a| i64::from(a.quantity)).sum()
+    };
+    match event {
+        InventoryEvent::StockReceived { quantity, .. } => i64::from(*quantity),
+        InventoryEvent::StockAdjusted { delta, .. } => i64::from(*delta),
+        InventoryEvent::StockReserved { allocations, .. } => -units(allocations),
+        InventoryEvent::ReservationReleased { allocations, .. } => units(allocations),
+        InventoryEvent::StockShipped {
+            backorder_allocations,
+            ..
+        } => -units(backorder_allocations),
+        InventoryEvent::ReservationCommitted { .. }
+        | InventoryEvent::BackorderPolicySet { .. }
+        | InventoryEvent::BackorderPolicyCleared { .. } => 0,
+    }
+}
+
 /// Unix milliseconds.
 pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()

@@ -23,7 +23,7 @@ use shop_domain::inventory::InventoryEvent;
 use shop_domain::product::{ProductDetails, ProductEvent, Variant};
 use shop_eventstore::RecordedEvent;
 
-use super::{json, millis};
+use super::{available_delta, json, millis};
 use crate::rows::{Rows, TableDef, TableRow, text};
 use crate::runner::{ApplyError, Projection};
 use crate::search::{ProductDocument, SearchPosition, is_plain_attribute_key};
@@ -237,27 +237,6 @@ fn set_price_range(doc: &mut ProductDocument, prices: &BTreeMap<String, i64>) {
 fn rating_hundredths(approved: u32, rating_sum: u64) -> Option<u32> {
     let count = u64::from(approved);
     (count > 0).then(|| ((rating_sum.saturating_mul(100) + count / 2) / count) as u32)
-}
-
-/// How an inventory event changes the units available of its SKU over all warehouses (the same
-/// figure the catalog's availability follows).
-fn available_delta(event: &InventoryEvent) -> i64 {
-    let units = |allocations: &[shop_domain::inventory::Allocation]| -> i64 {
-        allocations.iter().map(|a| i64::from(a.quantity)).sum()
-    };
-    match event {
-        InventoryEvent::StockReceived { quantity, .. } => i64::from(*quantity),
-        InventoryEvent::StockAdjusted { delta, .. } => i64::from(*delta),
-        InventoryEvent::StockReserved { allocations, .. } => -units(allocations),
-        InventoryEvent::ReservationReleased { allocations, .. } => units(allocations),
-        InventoryEvent::StockShipped {
-            backorder_allocations,
-            ..
-        } => -units(backorder_allocations),
-        InventoryEvent::ReservationCommitted { .. }
-        | InventoryEvent::BackorderPolicySet { .. }
-        | InventoryEvent::BackorderPolicyCleared { .. } => 0,
-    }
 }
 
 impl SearchModel {

@@ -51,11 +51,8 @@ pub type Row = Vec<Value>;
 pub trait TableRow: Sized {
     /// Its table.
     const TABLE: &'static TableDef;
-    /// The primary key values.
-    fn key(&self) -> Vec<Value>;
-    /// All values, in column order.
-    fn to_row(&self) -> Row;
-    /// All values, in column order, moved out of the struct (no copies of its text).
+    /// All values, in column order, moved out of the struct (no copies of its text); the first
+    /// `TABLE.key_len` are the primary key.
     fn into_row(self) -> Row;
     /// From stored values.
     fn from_row(row: Row) -> Result<Self, ValueError>;
@@ -127,17 +124,6 @@ macro_rules! table {
                 indexes: &[$(&[$($ix),+]),*],
                 append_only: $append_only,
             };
-
-            fn key(&self) -> Vec<$crate::rows::Value> {
-                vec![$($crate::rows::SqlValue::to_value(&self.$key)),+]
-            }
-
-            fn to_row(&self) -> $crate::rows::Row {
-                vec![
-                    $($crate::rows::SqlValue::to_value(&self.$key),)+
-                    $($crate::rows::SqlValue::to_value(&self.$field),)*
-                ]
-            }
 
             fn into_row(self) -> $crate::rows::Row {
                 vec![

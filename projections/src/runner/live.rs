@@ -15,7 +15,7 @@ use super::apply::{Applied, Target, apply_events};
 use super::rebuild::{RebuildOptions, RebuildReport, rebuild};
 use super::status::LAG_COUNT_LIMIT;
 use super::status::{ProjectionState, StatusBoard};
-use super::{Projection, reads};
+use super::{Projection, backoff, reads};
 use crate::rows::{Changes, Physical, RowCache};
 use crate::store::{Batch, Checkpoint, LockGuard, ReadStore};
 
@@ -238,23 +238,18 @@ impl Runner {
             })
             .collect();
         let mut failures = 0u32;
+        // `follow` borrows the runner; the control requests it serves are taken out of it once.
+        let mut control = std::mem::replace(&mut self.control, mpsc::channel(1).1);
         let result = loop {
             if *shutdown.borrow() {
                 break Ok(());
             }
-            let mut control = std::mem::replace(&mut self.control, mpsc::channel(1).1);
-            let flow = self.follow(&mut members, &mut shutdown, &mut control).await;
-            self.control = control;
-            match flow {
+            match self.follow(&mut members, &mut shutdown, &mut control).await {
                 Ok(Flow::Stop) => break Ok(()),
                 Ok(Flow::Restart) => failures = 0,
                 Err(e) => {
                     failures += 1;
-                    let pause = self
-                        .options
-                        .retry_base
-                        .saturating_mul(1 << failures.min(16))
-                        .min(self.options.retry_max);
+                    let pause = backoff(self.options.retry_base, self.options.retry_max, failures);
                     tracing::warn!(error = %format!("{e:#}"), ?pause, "projection runner failed; resuming from the checkpoints");
                     for m in &members {
                         self.board.update(m.projection.name(), |s| {

@@ -80,6 +80,15 @@ pub trait Projection: Send + Sync + 'static {
     async fn apply(&self, event: &RecordedEvent, rows: &mut Rows<'_>) -> Result<(), ApplyError>;
 }
 
+/// The pause after the `failures`th failure in a row: `base` doubled each time, at most `max`.
+pub(crate) fn backoff(
+    base: std::time::Duration,
+    max: std::time::Duration,
+    failures: u32,
+) -> std::time::Duration {
+    base.saturating_mul(1 << failures.min(16)).min(max)
+}
+
 /// Does `projection` read `event`'s stream?
 pub(crate) fn reads(projection: &dyn Projection, event: &RecordedEvent) -> bool {
     let stream = event.stream.as_str();

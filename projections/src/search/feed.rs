@@ -29,7 +29,7 @@ use tokio::sync::watch;
 use super::{ProductDocument, SearchError, SearchIndex, SearchPosition};
 use crate::models::search::{NAME as PROJECTION, POSITION_ORDER, SearchDocumentRow};
 use crate::rows::{Row, TableRow, Value, int, text};
-use crate::runner::StatusBoard;
+use crate::runner::{StatusBoard, backoff};
 use crate::store::{ReadStore, keyset_of, position_parts};
 
 /// Feed tuning.
@@ -205,11 +205,7 @@ impl SearchFeed {
                 }
                 Err(e) => {
                     failures += 1;
-                    let pause = self
-                        .options
-                        .retry_base
-                        .saturating_mul(1 << failures.min(16))
-                        .min(self.options.retry_max);
+                    let pause = backoff(self.options.retry_base, self.options.retry_max, failures);
                     let error = format!("{e:#}");
                     tracing::warn!(%error, ?pause, "search feed failed; retrying");
                     self.status.send_modify(|s| {
