@@ -360,3 +360,50 @@ async fn a_store_from_another_cluster_is_refused() {
         "{refused}"
     );
 }
+
+/// A pooled connection handed back still inside a transaction that sqlx does not know about (what
+/// a task cancelled while its `BEGIN` was in flight leaves behind) does not fail the next reads:
+/// the store ends that transaction and reads from a fresh snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_left_in_a_transaction_does_not_fail_reads() {
+    let Some(url) = support::postgres_url() else {
+        eprintln!("skipped: TEST_DATABASE_URL not set");
+        return;
+    };
+    let options = PostgresOptions {
+        schema: Some(support::fresh_schema(&url, "stuck").await),
+        max_connections: 2,
+        ..Default::default()
+    };
+    let store = PostgresEventStore::connect(&url, options).await.unwrap();
+    let scope = Scope::new();
+    store
+        .append(&scope.stream("a"), ExpectedRevision::Any, vec![event(0)])
+        .await
+        .unwrap();
+    for read in ["all", "stream"] {
+        {
+            // The pool's one free connection (the store holds the other), left inside a
+            // transaction that has run a query.
+            let mut held = Vec::new();
+            for _ in 0..1 {
+                let mut conn = store.pool().acquire().await.unwrap();
+                sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
+                sqlx::query("SELECT 1").execute(&mut *conn).await.unwrap();
+                held.push(conn);
+            }
+        }
+        let got = if read == "all" {
+            store
+                .read_all(ReadAll::forwards().filter(scope.filter()))
+                .await
+                .map(|e| e.len())
+        } else {
+            store
+                .read_stream(&scope.stream("a"), shop_eventstore::ReadStream::forwards())
+                .await
+                .map(|e| e.len())
+        };
+        assert_eq!(got.unwrap(), 1, "read {read}");
+    }
+}

@@ -62,10 +62,7 @@ pub(super) async fn read_stream(
 ) -> Result<Vec<RecordedEvent>> {
     // One snapshot for the stream row and its events, so `$maxCount` counts from the same last
     // revision the events are read at.
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = begin_snapshot(pool).await?;
     let row = sqlx::query(
         "SELECT id, last_revision, deleted, truncate_before, max_count, max_age_ms \
          FROM streams WHERE name = $1",
@@ -114,6 +111,32 @@ pub(super) async fn read_stream(
     rows.iter().map(event_from_row).collect()
 }
 
+/// Opens a read-only, repeatable-read transaction.
+///
+/// A task cancelled while its `BEGIN` was in flight (a subscription dropped mid-read) can hand its
+/// connection back to the pool still inside that transaction: sqlx had not counted it yet, so it
+/// sends no `ROLLBACK`. The next `BEGIN` on it is then a no-op, and setting the isolation level
+/// fails with `active_sql_transaction` (25001). That transaction is ended here and a fresh one
+/// begun, instead of failing the read.
+async fn begin_snapshot(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut healed = false;
+    loop {
+        let mut tx = pool.begin().await?;
+        match sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+        {
+            Ok(_) => return Ok(tx),
+            Err(sqlx::Error::Database(e)) if !healed && e.code().as_deref() == Some("25001") => {
+                tracing::warn!("a pooled connection was left inside a transaction; ending it");
+                sqlx::query("ROLLBACK").execute(&mut *tx).await?;
+                healed = true;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Opens a read-only, repeatable-read transaction whose snapshot reaches at least every event
 /// visible when the call began: it waits (with backoff, at most [`FRONTIER_WAIT`]) until the
 /// frontier of its snapshot has passed the newest visible transaction. Returns the transaction and
@@ -127,10 +150,7 @@ async fn begin_at_frontier(
     let started = Instant::now();
     let mut pause = Duration::from_micros(200);
     loop {
-        let mut tx = pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = begin_snapshot(pool).await?;
         let frontier: i64 = sqlx::query_scalar("SELECT shop_frontier()")
             .fetch_one(&mut *tx)
             .await?;

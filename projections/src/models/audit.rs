@@ -70,6 +70,11 @@ impl Projection for OrderAudit {
         &["order", "payment", "inventory", "cart", "checkout"]
     }
 
+    fn decodes(&self) -> &'static [&'static str] {
+        // It only scans events for their order id.
+        &[]
+    }
+
     async fn apply(&self, event: &RecordedEvent, rows: &mut Rows<'_>) -> Result<(), ApplyError> {
         let Some(order_id) = order_of(event)? else {
             return Ok(());

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use shop_eventstore::RecordedEvent;
 
-use super::{Row, RowCache, TableDef, TableRow, Value, ValueError};
+use super::{MemoryRows, Row, RowCache, TableDef, TableRow, Value, ValueError};
 use crate::runner::ApplyError;
 use crate::store::{ReadStore, StoreError};
 
@@ -137,19 +137,33 @@ impl Decoded {
 
 /// What a projection reads and writes while it applies events.
 pub struct Rows<'a> {
-    pub(crate) store: &'a dyn ReadStore,
-    pub(crate) physical: &'a Physical,
-    pub(crate) cache: &'a mut RowCache,
-    pub(crate) changes: &'a mut Changes,
-    pub(crate) decoded: &'a mut Decoded,
+    backend: Backend<'a>,
+    decoded: &'a mut Decoded,
+}
+
+/// Where the rows are.
+enum Backend<'a> {
+    /// Batch changes over the row cache over the database (the live runner, resumed rebuilds).
+    Store {
+        store: &'a dyn ReadStore,
+        physical: &'a Physical,
+        cache: &'a mut RowCache,
+        changes: &'a mut Changes,
+    },
+    /// All in memory (bulk rebuilds from position 0).
+    Memory(&'a mut MemoryRows),
 }
 
 impl std::fmt::Debug for Rows<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rows")
-            .field("changed", &self.changes.len())
-            .field("cached", &self.cache.len())
-            .finish()
+        match &self.backend {
+            Backend::Store { cache, changes, .. } => f
+                .debug_struct("Rows")
+                .field("changed", &changes.len())
+                .field("cached", &cache.len())
+                .finish(),
+            Backend::Memory(memory) => f.debug_struct("Rows").field("memory", memory).finish(),
+        }
     }
 }
 
@@ -163,10 +177,20 @@ impl<'a> Rows<'a> {
         decoded: &'a mut Decoded,
     ) -> Self {
         Self {
-            store,
-            physical,
-            cache,
-            changes,
+            backend: Backend::Store {
+                store,
+                physical,
+                cache,
+                changes,
+            },
+            decoded,
+        }
+    }
+
+    /// A working set held entirely in `memory` (see [`MemoryRows`]).
+    pub fn in_memory(memory: &'a mut MemoryRows, decoded: &'a mut Decoded) -> Self {
+        Self {
+            backend: Backend::Memory(memory),
             decoded,
         }
     }
@@ -186,20 +210,28 @@ impl<'a> Rows<'a> {
         if table.append_only {
             return Err(RowsError::AppendOnly(table.name));
         }
-        let row = if let Some((_, changes)) = self.changes.tables.get(table.name)
+        let (store, physical, cache, changes) = match &mut self.backend {
+            Backend::Memory(memory) => return Ok(memory.get::<R>(&key)),
+            Backend::Store {
+                store,
+                physical,
+                cache,
+                changes,
+            } => (*store, *physical, &mut **cache, &mut **changes),
+        };
+        let row = if let Some((_, changes)) = changes.tables.get(table.name)
             && let Some(row) = changes.rows.get(&key)
         {
             row.clone()
-        } else if let Some(row) = self.cache.get(table.name, &key) {
+        } else if let Some(row) = cache.get(table.name, &key) {
             row.cloned()
         } else {
-            let physical = self
-                .physical
+            let physical = physical
                 .get(table.name)
                 .map(String::as_str)
                 .unwrap_or(table.name);
-            let row = self.store.load(table, physical, &key).await?;
-            self.cache.put(table.name, key, row.clone());
+            let row = store.load(table, physical, &key).await?;
+            cache.put(table.name, key, row.clone());
             row
         };
         row.map(R::from_row)
@@ -212,9 +244,14 @@ impl<'a> Rows<'a> {
 
     /// Writes (inserts or replaces) a row.
     pub fn put<R: TableRow>(&mut self, row: R) {
-        let row = row.into_row();
-        let key = row[..R::TABLE.key_len].to_vec();
-        self.change(R::TABLE, key, Some(row));
+        match &mut self.backend {
+            Backend::Memory(memory) => memory.put(row),
+            Backend::Store { changes, .. } => {
+                let row = row.into_row();
+                let key = row[..R::TABLE.key_len].to_vec();
+                change(changes, R::TABLE, key, Some(row));
+            }
+        }
     }
 
     /// Adds a row to an append-only table (one declared `append_only;`): the row is neither
@@ -223,25 +260,30 @@ impl<'a> Rows<'a> {
     /// rows with keys of their own.
     pub fn append<R: TableRow>(&mut self, row: R) {
         debug_assert!(R::TABLE.append_only, "{} is not append-only", R::TABLE.name);
-        self.changes.appends.push((R::TABLE, row.into_row()));
+        match &mut self.backend {
+            Backend::Memory(memory) => memory.append(R::TABLE, row.into_row()),
+            Backend::Store { changes, .. } => changes.appends.push((R::TABLE, row.into_row())),
+        }
     }
 
     /// Deletes the row of `R` with this key (nothing if there is none).
     pub fn delete<R: TableRow>(&mut self, key: Vec<Value>) {
-        self.change(R::TABLE, key, None);
+        match &mut self.backend {
+            Backend::Memory(memory) => memory.delete::<R>(&key),
+            Backend::Store { changes, .. } => change(changes, R::TABLE, key, None),
+        }
     }
+}
 
-    fn change(&mut self, table: &'static TableDef, key: Vec<Value>, row: Option<Row>) {
-        let rows = &mut self
-            .changes
-            .tables
-            .entry(table.name)
-            .or_insert_with(|| (table, TableChanges::default()))
-            .1
-            .rows;
-        let before = rows.insert(key.clone(), row);
-        self.changes.journal.push((table, key, before));
-    }
+fn change(changes: &mut Changes, table: &'static TableDef, key: Vec<Value>, row: Option<Row>) {
+    let rows = &mut changes
+        .tables
+        .entry(table.name)
+        .or_insert_with(|| (table, TableChanges::default()))
+        .1
+        .rows;
+    let before = rows.insert(key.clone(), row);
+    changes.journal.push((table, key, before));
 }
 
 #[cfg(test)]

@@ -48,9 +48,11 @@ impl TableDef {
 pub type Row = Vec<Value>;
 
 /// A Rust struct stored as one row of a table (see [`table!`](crate::table)).
-pub trait TableRow: Sized {
+pub trait TableRow: Sized + Clone + Send + 'static {
     /// Its table.
     const TABLE: &'static TableDef;
+    /// Its primary key values (copies of the key fields).
+    fn key(&self) -> Row;
     /// All values, in column order, moved out of the struct (no copies of its text); the first
     /// `TABLE.key_len` are the primary key.
     fn into_row(self) -> Row;
@@ -124,6 +126,10 @@ macro_rules! table {
                 indexes: &[$(&[$($ix),+]),*],
                 append_only: $append_only,
             };
+
+            fn key(&self) -> $crate::rows::Row {
+                vec![$($crate::rows::SqlValue::to_value(&self.$key),)+]
+            }
 
             fn into_row(self) -> $crate::rows::Row {
                 vec![

@@ -359,6 +359,8 @@ impl Runner {
                                     elapsed: first.elapsed + second.elapsed,
                                     events_per_sec: (first.events + second.events) as f64
                                         / (first.elapsed + second.elapsed).as_secs_f64().max(1e-6),
+                                    bulk: first.bulk,
+                                    fallback: first.fallback,
                                     ..second
                                 }
                             })

@@ -10,6 +10,7 @@
 //! resumes from them after a pause.
 
 mod apply;
+mod bulk;
 mod live;
 mod rebuild;
 mod status;
@@ -70,6 +71,13 @@ pub trait Projection: Send + Sync + 'static {
 
     /// The stream categories it reads (`inventory` for `inventory-…` streams).
     fn categories(&self) -> &'static [&'static str];
+
+    /// The categories whose events it decodes into domain types (all it reads, by default).
+    /// A bulk rebuild keeps projections that decode the same categories on one thread, where
+    /// each event is decoded once for all of them.
+    fn decodes(&self) -> &'static [&'static str] {
+        self.categories()
+    }
 
     /// What to do with an event it cannot apply.
     fn poison_policy(&self) -> PoisonPolicy {

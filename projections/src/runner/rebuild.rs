@@ -6,6 +6,10 @@
 //! rebuild's checkpoint to the projection. A rebuild that is interrupted resumes from its own
 //! checkpoint (`<name>@rebuild`) the next time.
 //!
+//! A rebuild from position 0 takes the bulk path first ([`bulk`](super::bulk): rows in memory,
+//! written once at the end); a resumed one, or one the bulk path gives up on, the row path
+//! (batches of changes over a row cache, committed with the checkpoint every `commit_events`).
+//!
 //! The caller must own the projections (hold their locks): the live runner does when it finds a
 //! projection whose version changed.
 
@@ -17,6 +21,7 @@ use shop_eventstore::{AllFilter, EventStore, Position, ReadAll};
 
 use super::Projection;
 use super::apply::{Target, apply_events};
+use super::bulk::{self, Bulk};
 use crate::rows::{Changes, Physical, RowCache, TableDef};
 use crate::store::{Batch, Checkpoint, ReadStore};
 
@@ -36,6 +41,14 @@ pub struct RebuildOptions {
     /// checkpoint kept), and a later rebuild with it resumes, catches up the rest and switches:
     /// the live runner builds beside the live tables, then switches between two batches.
     pub switch: bool,
+    /// Rebuild from position 0 in memory, written once at the end (the bulk path), falling back
+    /// to the row path when a projection meets an event it cannot apply or the rows outgrow
+    /// `memory_rows`. A resumed rebuild always takes the row path.
+    pub in_memory: bool,
+    /// Threads the bulk path applies on (projections are split between them).
+    pub lanes: usize,
+    /// Rows the bulk path may hold in memory (about 300 bytes each) before it falls back.
+    pub memory_rows: usize,
 }
 
 impl Default for RebuildOptions {
@@ -46,6 +59,9 @@ impl Default for RebuildOptions {
             cache_rows: 4_000_000,
             require_equal_counts: false,
             switch: true,
+            in_memory: true,
+            lanes: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            memory_rows: 8_000_000,
         }
     }
 }
@@ -91,6 +107,10 @@ pub struct RebuildReport {
     pub tables: Vec<TableCount>,
     /// The position the rebuilt tables start from.
     pub checkpoint: Option<Position>,
+    /// The bulk path loaded the tables (rows in memory, written once).
+    pub bulk: bool,
+    /// Why the bulk path gave up, if it did (the row path then rebuilt from scratch).
+    pub fallback: Option<String>,
 }
 
 /// The shadow name of a table.
@@ -142,22 +162,17 @@ pub async fn rebuild(
     } else {
         None
     };
-    let mut cache = RowCache::new(options.cache_rows);
-    if resume_from.is_none() {
-        let all: Vec<String> = shadows.iter().flatten().map(|(_, s)| s.clone()).collect();
-        db.drop_tables(&all).await?;
-        for name in &rebuild_names {
-            db.reset_checkpoint(name).await?;
-        }
-        for (t, _) in shadows.iter().flatten() {
-            cache.mark_complete(t.name);
-        }
-    }
     let flat: Vec<(&'static TableDef, String)> = shadows.iter().flatten().cloned().collect();
-    db.create_tables(&flat, false).await?;
     let live: Vec<(&'static TableDef, String)> =
         flat.iter().map(|(t, _)| (*t, t.name.to_owned())).collect();
     db.create_tables(&live, true).await?;
+    let mut cache = RowCache::new(options.cache_rows);
+    if resume_from.is_none() {
+        start_clean(db.as_ref(), &flat, &rebuild_names).await?;
+        resumed.iter_mut().for_each(|r| *r = None);
+    } else {
+        db.create_tables(&flat, false).await?;
+    }
 
     let prefixes: std::collections::BTreeSet<String> = projections
         .iter()
@@ -167,6 +182,43 @@ pub async fn rebuild(
     let head = events.head_position().await?;
     let mut position = resume_from;
     let mut count = 0u64;
+    let mut bulk_write = None;
+    let mut fallback = None;
+    if resume_from.is_none() && options.in_memory {
+        let loaded = bulk::load(
+            events.clone(),
+            db.clone(),
+            projections,
+            &rebuild_names,
+            &physical,
+            filter.clone(),
+            options,
+            |events, at| progress(&estimate(events, None, Some(at), head, started.elapsed())),
+        )
+        .await?;
+        match loaded {
+            Bulk::Loaded {
+                events,
+                position: at,
+                final_write,
+            } => {
+                count = events;
+                position = at;
+                bulk_write = Some(final_write);
+            }
+            Bulk::Fallback(reason) => {
+                tracing::warn!(%reason, "bulk rebuild gave up; rebuilding on the row path");
+                start_clean(db.as_ref(), &flat, &rebuild_names).await?;
+                fallback = Some(reason);
+            }
+        }
+    }
+    if resume_from.is_none() {
+        // The row path from scratch: the shadows are empty, so a key not cached is not there.
+        for (t, _) in &flat {
+            cache.mark_complete(t.name);
+        }
+    }
     // Three stages overlap: the next page of the log is read and the previous batch commits
     // while this one is applied. The cache takes each batch's rows as soon as they are applied;
     // if a commit fails the rebuild stops, and a new one resumes from its checkpoint with an
@@ -183,7 +235,8 @@ pub async fn rebuild(
             events.read_all(read).await
         })
     };
-    let mut next_page = Some(read_page(position));
+    // The bulk path has read everything: the row path has nothing left.
+    let mut next_page = bulk_write.is_none().then(|| read_page(position));
     let mut committing: Option<tokio::task::JoinHandle<Result<(), crate::store::StoreError>>> =
         None;
     // Pages are applied into one set of changes until it holds `commit_events` events: fewer,
@@ -314,6 +367,7 @@ pub async fn rebuild(
     }
     let counted = started.elapsed();
     if options.switch {
+        db.build_indexes(&flat).await?;
         for ((p, name), shadow) in projections.iter().zip(&rebuild_names).zip(&shadows) {
             db.swap(shadow, name, p.name()).await?;
         }
@@ -324,6 +378,8 @@ pub async fn rebuild(
         load_ms = loaded.as_millis() as u64,
         waiting_for_reads_ms = wait_read.as_millis() as u64,
         waiting_for_commits_ms = wait_commit.as_millis() as u64,
+        bulk = bulk_write.is_some(),
+        final_write_ms = bulk_write.map_or(0, |d| d.as_millis() as u64),
         count_ms = (counted - loaded).as_millis() as u64,
         switch_ms = (elapsed - counted).as_millis() as u64,
         "rebuild switched"
@@ -335,7 +391,25 @@ pub async fn rebuild(
         events_per_sec: count as f64 / elapsed.as_secs_f64().max(1e-6),
         tables,
         checkpoint: position,
+        bulk: bulk_write.is_some(),
+        fallback,
     })
+}
+
+/// Drops the shadow tables and the rebuild checkpoints, and creates the shadows again, empty and
+/// without secondary indexes (built at the switch).
+async fn start_clean(
+    db: &dyn ReadStore,
+    shadows: &[(&'static TableDef, String)],
+    rebuild_names: &[String],
+) -> anyhow::Result<()> {
+    let names: Vec<String> = shadows.iter().map(|(_, s)| s.clone()).collect();
+    db.drop_tables(&names).await?;
+    for name in rebuild_names {
+        db.reset_checkpoint(name).await?;
+    }
+    db.create_tables(shadows, false).await?;
+    Ok(())
 }
 
 fn estimate(

@@ -239,6 +239,16 @@ pub trait ReadStore: Send + Sync + 'static {
     /// Commits a batch in one transaction.
     async fn commit(&self, batch: Batch) -> Result<(), StoreError>;
 
+    /// Builds the secondary indexes of these (shadow) tables ahead of a [`Self::swap`], where
+    /// that lets readers of the live tables wait less. Default: nothing (the swap builds them).
+    async fn build_indexes(
+        &self,
+        tables: &[(&'static TableDef, String)],
+    ) -> Result<(), StoreError> {
+        let _ = tables;
+        Ok(())
+    }
+
     /// In one transaction: drops each live table (named `def.name`), renames its shadow to the
     /// live name, creates its secondary indexes under the live name, and moves the checkpoint
     /// `from` to `to`, so the rebuilt tables carry on from where the rebuild stopped.

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection as _, PgConnection, Row as _};
 use tokio::sync::Mutex;
@@ -410,28 +411,49 @@ impl ReadStore for PostgresReadStore {
         Ok(())
     }
 
+    async fn build_indexes(
+        &self,
+        tables: &[(&'static TableDef, String)],
+    ) -> Result<(), StoreError> {
+        // Two at a time, each in a transaction of its own: one index sorts on a core while the
+        // other is read or written.
+        let mut statements = Vec::new();
+        for (def, shadow) in tables {
+            check_table(def, shadow)?;
+            statements.extend(ddl::create_indexes(def, shadow));
+        }
+        let mut builds = futures::stream::iter(statements.into_iter().map(|statement| {
+            let pool = self.pool.clone();
+            async move {
+                let mut build = pool.begin().await?;
+                sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+                    .execute(&mut *build)
+                    .await?;
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut *build)
+                    .await?;
+                build.commit().await?;
+                Ok::<_, StoreError>(())
+            }
+        }))
+        .buffer_unordered(2);
+        while let Some(built) = builds.next().await {
+            built?;
+        }
+        Ok(())
+    }
+
     async fn swap(
         &self,
         tables: &[(&'static TableDef, String)],
         from: &str,
         to: &str,
     ) -> Result<(), StoreError> {
-        // The shadows' indexes are built first, in a transaction of their own: dropping the live
-        // table locks it until the switch commits, and readers would wait for the index builds.
-        // The switch then only renames them.
-        let mut build = self.pool.begin().await?;
-        sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
-            .execute(&mut *build)
-            .await?;
-        for (def, shadow) in tables {
-            check_table(def, shadow)?;
-            for statement in ddl::create_indexes(def, shadow) {
-                sqlx::query(sqlx::AssertSqlSafe(statement))
-                    .execute(&mut *build)
-                    .await?;
-            }
-        }
-        build.commit().await?;
+        // The shadows' indexes are built first, outside the switch: dropping the live table
+        // locks it until the switch commits, and readers would wait for the index builds. The
+        // switch then only renames them. (A rebuild builds every shadow's indexes at once
+        // beforehand, so here they usually exist already.)
+        self.build_indexes(tables).await?;
         let mut tx = self.pool.begin().await?;
         for (def, shadow) in tables {
             check_table(def, shadow)?;

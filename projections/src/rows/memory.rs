@@ -1,0 +1,180 @@
+//! The working set of a bulk rebuild: every row a group of projections writes, kept as its own
+//! struct in a map per table for the whole pass over the log, and written out once at the end.
+//!
+//! The row path (batch changes over a row cache over the database) pays for what a live runner
+//! needs: reading rows back from the database, an undo journal per event, committing every batch.
+//! A rebuild from position 0 needs none of it: the shadow tables start empty, so a key that is not
+//! in memory is not in the table, and nothing is committed until the end. Here a read is one hash
+//! lookup and a clone of the struct, a write one insert, and a row becomes SQL values only once,
+//! when it is written. Append-only rows are final when made: they are handed out in chunks
+//! ([`MemoryRows::take_appends`]) to be written while the pass goes on.
+//!
+//! There is no undo: an event that fails half-way leaves its partial writes here, so a bulk
+//! rebuild that meets a poison event gives up and the rebuild starts again on the row path.
+
+use std::any::Any;
+
+use foldhash::HashMap;
+
+use super::{Row, TableDef, TableRow, Value};
+
+/// One table's rows, typed.
+trait MemTable: Send {
+    /// The rows as SQL values, sorted by key (so a B-tree is filled in order).
+    fn into_rows(self: Box<Self>) -> Vec<Row>;
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+struct Typed<R> {
+    rows: HashMap<Row, R>,
+}
+
+impl<R: TableRow> MemTable for Typed<R> {
+    fn into_rows(self: Box<Self>) -> Vec<Row> {
+        let mut rows: Vec<(Row, R)> = self.rows.into_iter().collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        rows.into_iter().map(|(_, row)| row.into_row()).collect()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// Every row of a group of projections during a bulk rebuild (see the module doc).
+#[derive(Default)]
+pub struct MemoryRows {
+    tables: HashMap<&'static str, (&'static TableDef, Box<dyn MemTable>)>,
+    appends: Vec<(&'static TableDef, Row)>,
+    rows: usize,
+}
+
+impl std::fmt::Debug for MemoryRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryRows")
+            .field("tables", &self.tables.len())
+            .field("rows", &self.rows)
+            .field("appends", &self.appends.len())
+            .finish()
+    }
+}
+
+impl MemoryRows {
+    /// Rows held (appended rows not counted: they are handed out).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Appended rows waiting to be handed out.
+    pub fn appends(&self) -> usize {
+        self.appends.len()
+    }
+
+    /// The appended rows so far, in order (each is final: write it once).
+    pub fn take_appends(&mut self) -> Vec<(&'static TableDef, Row)> {
+        std::mem::take(&mut self.appends)
+    }
+
+    /// Every table's rows as SQL values, sorted by key, for the final write.
+    pub fn into_tables(self) -> Vec<(&'static TableDef, Vec<Row>)> {
+        self.tables
+            .into_values()
+            .map(|(def, table)| (def, table.into_rows()))
+            .collect()
+    }
+
+    pub(crate) fn get<R: TableRow>(&self, key: &[Value]) -> Option<R> {
+        let (_, table) = self.tables.get(R::TABLE.name)?;
+        table
+            .as_any()
+            .downcast_ref::<Typed<R>>()
+            .expect("one row type per table")
+            .rows
+            .get(key)
+            .cloned()
+    }
+
+    pub(crate) fn put<R: TableRow>(&mut self, row: R) {
+        let key = row.key();
+        if self.typed::<R>().rows.insert(key, row).is_none() {
+            self.rows += 1;
+        }
+    }
+
+    pub(crate) fn delete<R: TableRow>(&mut self, key: &[Value]) {
+        if self.typed::<R>().rows.remove(key).is_some() {
+            self.rows -= 1;
+        }
+    }
+
+    pub(crate) fn append(&mut self, def: &'static TableDef, row: Row) {
+        self.appends.push((def, row));
+    }
+
+    fn typed<R: TableRow>(&mut self) -> &mut Typed<R> {
+        let (_, table) = self.tables.entry(R::TABLE.name).or_insert_with(|| {
+            let table: Box<dyn MemTable> = Box::new(Typed::<R> {
+                rows: HashMap::default(),
+            });
+            (R::TABLE, table)
+        });
+        table
+            .as_any_mut()
+            .downcast_mut::<Typed<R>>()
+            .expect("one row type per table")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::text;
+    use crate::table;
+
+    table! {
+        /// A test row.
+        pub struct Thing in "things" {
+            key { id: String }
+            fields { n: i64 }
+            indexes []
+        }
+    }
+
+    #[test]
+    fn rows_are_kept_typed_and_come_out_sorted_by_key() {
+        let mut memory = MemoryRows::default();
+        for (id, n) in [("b", 2), ("a", 1), ("c", 3)] {
+            memory.put(Thing { id: id.into(), n });
+        }
+        memory.put(Thing {
+            id: "a".into(),
+            n: 10,
+        });
+        memory.delete::<Thing>(&[text("c")]);
+        memory.delete::<Thing>(&[text("nothing")]);
+        assert_eq!(memory.rows(), 2);
+        assert_eq!(
+            memory.get::<Thing>(&[text("a")]),
+            Some(Thing {
+                id: "a".into(),
+                n: 10
+            })
+        );
+        assert_eq!(memory.get::<Thing>(&[text("c")]), None);
+        let tables = memory.into_tables();
+        assert_eq!(tables.len(), 1);
+        assert_eq!(tables[0].0.name, "things");
+        assert_eq!(
+            tables[0].1,
+            vec![
+                vec![text("a"), Value::Int(10)],
+                vec![text("b"), Value::Int(2)]
+            ]
+        );
+    }
+}
