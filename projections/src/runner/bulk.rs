@@ -1,7 +1,7 @@
 //! The bulk path of a rebuild from position 0: the projections' rows are held in memory, typed
 //! ([`MemoryRows`]), for the whole pass over the log and written into the (empty) shadow tables
-//! once, at the end, in key order, with bulk inserts. Append-only rows are written while the pass
-//! goes on. The projections run in lanes (groups that share no tables) on threads of their own,
+//! once, when their lane is done, in key order, with bulk inserts. Append-only rows are written
+//! while the pass goes on. The projections run in lanes (groups that share no tables) on threads of their own,
 //! each lane seeing every page of the log, so the pass uses every core.
 //!
 //! The projections' code is the same as on the row path; only the working set differs, so the
@@ -19,7 +19,6 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use futures::StreamExt as _;
 use shop_eventstore::{AllFilter, EventStore, Position, ReadAll, RecordedEvent};
 use tokio::sync::mpsc;
 
@@ -36,7 +35,7 @@ pub(super) enum Bulk {
         events: u64,
         /// The last event read.
         position: Option<Position>,
-        /// Time spent writing after the pass.
+        /// Time spent writing after the last lane was done.
         final_write: Duration,
     },
     /// The bulk path cannot rebuild this log; rebuild on the row path from scratch.
@@ -45,8 +44,8 @@ pub(super) enum Bulk {
 
 /// A lane's end.
 enum LaneEnd {
-    /// Its tables, sorted, ready to write, and where its time went.
-    Done(Vec<(&'static TableDef, Vec<Row>)>, LaneTimes),
+    /// Every row handed to the writers; where its time went.
+    Done(LaneTimes),
     Fallback(String),
 }
 
@@ -59,11 +58,15 @@ struct LaneTimes {
     sorting: Duration,
 }
 
-/// Appended rows handed to the writer at a time.
-const APPEND_CHUNK: usize = 65_536;
+/// Appended rows handed to the writers at a time, and the most rows of one write at the end.
+const WRITE_CHUNK: usize = 65_536;
+
+/// Writers: Postgres takes two writes at once (SQLite's single writer takes them in turn).
+const WRITERS: usize = 2;
 
 type Page = Arc<Vec<RecordedEvent>>;
-type Appends = Vec<(&'static TableDef, Row)>;
+/// New rows of some tables.
+type Write = Vec<(&'static TableDef, Vec<Row>)>;
 
 /// Loads `projections` into their (new, empty) shadow tables. `on_page` is told the events read
 /// and the position reached after every page.
@@ -81,36 +84,41 @@ pub(super) async fn load(
     let lanes = lanes(projections, options.lanes);
     let budget = options.memory_rows / lanes.len().max(1);
 
-    // Appended rows go to one writer while the pass goes on.
-    let (appends_tx, mut appends_rx) = mpsc::channel::<Appends>(4);
-    let writer = {
-        let db = db.clone();
-        let physical = physical.clone();
-        tokio::spawn(async move {
-            let mut busy = Duration::ZERO;
-            while let Some(rows) = appends_rx.recv().await {
-                let started = Instant::now();
-                db.commit(inserts(rows_by_table(rows), &physical))
-                    .await
-                    .context("writing appended rows")?;
-                busy += started.elapsed();
-            }
-            tracing::debug!(?busy, "bulk rebuild append writer done");
-            anyhow::Ok(())
+    // The writers take appended rows while the pass goes on, and each lane's tables as soon as
+    // that lane is done (so they overlap with the lanes still applying).
+    let (writes_tx, writes_rx) = mpsc::channel::<Write>(4);
+    let writes_rx = Arc::new(tokio::sync::Mutex::new(writes_rx));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let (db, physical, writes) = (db.clone(), physical.clone(), writes_rx.clone());
+            tokio::spawn(async move {
+                let mut busy = Duration::ZERO;
+                loop {
+                    let Some(write) = writes.lock().await.recv().await else {
+                        break;
+                    };
+                    let started = Instant::now();
+                    db.commit(inserts(write, &physical))
+                        .await
+                        .context("writing rebuilt rows")?;
+                    busy += started.elapsed();
+                }
+                anyhow::Ok(busy)
+            })
         })
-    };
+        .collect();
 
     let mut senders = Vec::new();
     let mut workers = Vec::new();
     for lane in lanes {
         let (tx, rx) = mpsc::channel::<Page>(4);
         senders.push(tx);
-        let appends = appends_tx.clone();
+        let writes = writes_tx.clone();
         workers.push(tokio::task::spawn_blocking(move || {
-            run_lane(&lane, rx, appends, budget)
+            run_lane(&lane, rx, writes, budget)
         }));
     }
-    drop(appends_tx);
+    drop(writes_tx);
 
     let read_page = |from: Option<Position>| {
         let events = events.clone();
@@ -156,38 +164,22 @@ pub(super) async fn load(
         "bulk rebuild read the log"
     );
 
-    let mut tables = Vec::new();
     let mut fallback = None;
     for (i, worker) in workers.into_iter().enumerate() {
         match worker.await?? {
-            LaneEnd::Done(lane_tables, times) => {
-                tracing::debug!(lane = i, ?times, "bulk rebuild lane done");
-                tables.extend(lane_tables);
-            }
+            LaneEnd::Done(times) => tracing::debug!(lane = i, ?times, "bulk rebuild lane done"),
             LaneEnd::Fallback(reason) => fallback = fallback.or(Some(reason)),
         }
     }
-    writer.await??;
+    let written = Instant::now();
+    for writer in writers {
+        let busy = writer.await??;
+        tracing::debug!(?busy, "bulk rebuild writer done");
+    }
     if let Some(reason) = fallback {
         return Ok(Bulk::Fallback(reason));
     }
 
-    // The held rows, one table per transaction, two at a time (Postgres writes them in parallel;
-    // SQLite's single writer takes them in turn).
-    let written = Instant::now();
-    let batches: Vec<Batch> = tables
-        .into_iter()
-        .filter(|(_, rows)| !rows.is_empty())
-        .map(|(def, rows)| inserts(vec![(def, rows)], physical))
-        .collect();
-    let mut commits = futures::stream::iter(batches.into_iter().map(|batch| {
-        let db = db.clone();
-        async move { db.commit(batch).await }
-    }))
-    .buffer_unordered(2);
-    while let Some(done) = commits.next().await {
-        done.context("writing rebuilt rows")?;
-    }
     // Only now is the load complete: the checkpoints say so.
     if let Some(at) = position {
         let mut batch = Batch {
@@ -249,9 +241,10 @@ fn lanes(projections: &[Arc<dyn Projection>], lanes: usize) -> Vec<Vec<Arc<dyn P
 fn run_lane(
     lane: &[Arc<dyn Projection>],
     mut pages: mpsc::Receiver<Page>,
-    appends: mpsc::Sender<Appends>,
+    writes: mpsc::Sender<Write>,
     budget: usize,
 ) -> anyhow::Result<LaneEnd> {
+    let stopped = || Ok(LaneEnd::Fallback("the writers stopped".into()));
     let mut memory = MemoryRows::default();
     let mut decoded = Decoded::default();
     let mut times = LaneTimes::default();
@@ -287,10 +280,13 @@ fn run_lane(
         }
         times.applying += clock.elapsed();
         clock = Instant::now();
-        if memory.appends() >= APPEND_CHUNK {
-            if appends.blocking_send(memory.take_appends()).is_err() {
-                // The writer failed; its error is reported.
-                return Ok(LaneEnd::Fallback("the append writer stopped".into()));
+        if memory.appends() >= WRITE_CHUNK {
+            if writes
+                .blocking_send(by_table(memory.take_appends()))
+                .is_err()
+            {
+                // A write failed; the writer reports it.
+                return stopped();
             }
             times.waiting_for_writer += clock.elapsed();
             clock = Instant::now();
@@ -301,14 +297,28 @@ fn run_lane(
             )));
         }
     }
-    if memory.appends() > 0 && appends.blocking_send(memory.take_appends()).is_err() {
-        return Ok(LaneEnd::Fallback("the append writer stopped".into()));
+    if memory.appends() > 0
+        && writes
+            .blocking_send(by_table(memory.take_appends()))
+            .is_err()
+    {
+        return stopped();
     }
-    // Sorted here, on the lane's thread, so lanes sort in parallel.
+    // Sorted here, on the lane's thread, so lanes sort in parallel; written in chunks, so the
+    // writers share big tables.
     let sorting = Instant::now();
     let tables = memory.into_tables();
     times.sorting = sorting.elapsed();
-    Ok(LaneEnd::Done(tables, times))
+    for (def, mut rows) in tables {
+        while !rows.is_empty() {
+            let rest = rows.split_off(rows.len().min(WRITE_CHUNK));
+            if writes.blocking_send(vec![(def, rows)]).is_err() {
+                return stopped();
+            }
+            rows = rest;
+        }
+    }
+    Ok(LaneEnd::Done(times))
 }
 
 /// Runs a future that must not wait: applying in memory never does. `None` if it would.
@@ -323,7 +333,7 @@ fn now<F: Future>(future: F) -> Option<F::Output> {
     }
 }
 
-fn rows_by_table(rows: Appends) -> Vec<(&'static TableDef, Vec<Row>)> {
+fn by_table(rows: Vec<(&'static TableDef, Row)>) -> Write {
     let mut tables: Vec<(&'static TableDef, Vec<Row>)> = Vec::new();
     for (def, row) in rows {
         match tables.iter_mut().find(|(d, _)| std::ptr::eq(*d, def)) {
@@ -335,7 +345,7 @@ fn rows_by_table(rows: Appends) -> Vec<(&'static TableDef, Vec<Row>)> {
 }
 
 /// A batch inserting new rows (no checkpoint: see the module doc).
-fn inserts(tables: Vec<(&'static TableDef, Vec<Row>)>, physical: &Physical) -> Batch {
+fn inserts(tables: Write, physical: &Physical) -> Batch {
     Batch {
         tables: tables
             .into_iter()

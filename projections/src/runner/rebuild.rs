@@ -345,13 +345,23 @@ pub async fn rebuild(
     }
     let loaded = started.elapsed();
 
-    let mut tables = Vec::new();
-    for (t, shadow) in &flat {
-        tables.push(TableCount {
-            table: t.name,
-            live: db.count(t.name).await?,
-            rebuilt: db.count(shadow).await?,
-        });
+    // Counted concurrently (Postgres counts on several connections at once).
+    let counting: Vec<_> = flat
+        .iter()
+        .map(|(t, shadow)| {
+            let (db, table, shadow) = (db.clone(), t.name, shadow.clone());
+            tokio::spawn(async move {
+                anyhow::Ok(TableCount {
+                    table,
+                    live: db.count(table).await?,
+                    rebuilt: db.count(&shadow).await?,
+                })
+            })
+        })
+        .collect();
+    let mut tables = Vec::with_capacity(counting.len());
+    for count in counting {
+        tables.push(count.await??);
     }
     let names: Vec<&'static str> = projections.iter().map(|p| p.name()).collect();
     tracing::info!(projections = ?names, ?tables, switch = options.switch, "rebuild caught up");
