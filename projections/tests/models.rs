@@ -182,6 +182,50 @@ async fn history(store: &Arc<dyn EventStore>) {
         },
     )
     .await;
+    // A second cart whose lines change: three added, the first removed (the others move up),
+    // a quantity changed, a promotion applied (lines untouched).
+    let c2 = CartId::new("c2").unwrap();
+    send::<Cart>(
+        store,
+        &c2,
+        CartCommand::CreateCart {
+            cart_id: c2.clone(),
+            owner: CartOwner::Customer {
+                customer_id: CustomerId::new("bob").unwrap(),
+            },
+            currency: Currency::EUR,
+        },
+    )
+    .await;
+    for (s, p, price) in [
+        ("SKU-0", "p-0", 900),
+        ("SKU-2", "p-1", 1001),
+        ("SKU-4", "p-2", 50),
+    ] {
+        send::<Cart>(
+            store,
+            &c2,
+            CartCommand::AddItem {
+                sku: sku(s),
+                product_id: ProductId::new(p).unwrap(),
+                quantity: 1,
+                unit_price: eur(price),
+            },
+        )
+        .await;
+    }
+    for body in [
+        CartCommand::RemoveItem { sku: sku("SKU-0") },
+        CartCommand::ChangeQuantity {
+            sku: sku("SKU-4"),
+            quantity: 3,
+        },
+        CartCommand::ApplyPromoCode {
+            code: shop_domain::PromoCode::new("SPRING").unwrap(),
+        },
+    ] {
+        send::<Cart>(store, &c2, body).await;
+    }
     let lines = vec![
         OrderLine::new(sku("SKU-0"), ProductId::new("p-0").unwrap(), 2, eur(900)).unwrap(),
         OrderLine::new(sku("SKU-2"), ProductId::new("p-1").unwrap(), 1, eur(1001)).unwrap(),
@@ -376,6 +420,24 @@ async fn read_models_of_a_shop(env: Env) {
         ("checked_out", Some("o1"), 2801, 2)
     );
     let cart_lines: Vec<CartLineRow> = rows_of(db).await;
-    assert_eq!(cart_lines.len(), 2);
+    assert_eq!(cart_lines.iter().filter(|l| l.cart_id == "c1").count(), 2);
+    let c2: CartRow = get(db, vec![text("c2")]).await;
+    assert_eq!(
+        (
+            c2.status.as_str(),
+            c2.subtotal,
+            c2.units,
+            c2.line_count,
+            c2.promo_code.as_deref()
+        ),
+        ("open", 1001 + 3 * 50, 4, 2, Some("SPRING"))
+    );
+    let mut c2_lines: Vec<(&str, i64, i64, i64)> = cart_lines
+        .iter()
+        .filter(|l| l.cart_id == "c2")
+        .map(|l| (l.sku.as_str(), l.position, l.quantity, l.line_total))
+        .collect();
+    c2_lines.sort();
+    assert_eq!(c2_lines, [("SKU-2", 0, 1, 1001), ("SKU-4", 1, 3, 150)]);
 }
 both!(read_models_of_a_shop, read_models_of_a_shop);

@@ -58,25 +58,25 @@ table! {
 pub struct CartsModel;
 
 /// Rewrites a cart's lines (rows and JSON) and totals from `lines`.
-fn set_lines(
-    rows: &mut Rows<'_>,
-    cart: &mut CartRow,
-    lines: &[CartLine],
-) -> Result<(), ApplyError> {
-    let old: Vec<CartLine> = serde_json::from_str(&cart.lines)
-        .map_err(|e| ApplyError::Poison(format!("stored cart lines: {e}")))?;
-    for gone in old.iter().filter(|o| !lines.iter().any(|l| l.sku == o.sku)) {
+/// Writes a change of the cart's lines from `old` to `new`: deletes the lines that went, puts the
+/// lines that are new or differ (a line keeps its row while neither it nor its position changes),
+/// and refreshes the cart's totals and JSON.
+fn set_lines(rows: &mut Rows<'_>, cart: &mut CartRow, old: &[CartLine], new: &[CartLine]) {
+    for gone in old.iter().filter(|o| !new.iter().any(|l| l.sku == o.sku)) {
         rows.delete::<CartLineRow>(vec![text(&cart.cart_id), text(gone.sku.as_str())]);
     }
     let mut subtotal = 0i64;
     let mut units = 0i64;
-    for (i, line) in lines.iter().enumerate() {
+    for (i, line) in new.iter().enumerate() {
         let total = line
             .unit_price
             .amount
             .saturating_mul(i64::from(line.quantity));
         subtotal = subtotal.saturating_add(total);
         units += i64::from(line.quantity);
+        if old.get(i) == Some(line) {
+            continue;
+        }
         rows.put(CartLineRow {
             cart_id: cart.cart_id.clone(),
             sku: line.sku.to_string(),
@@ -89,9 +89,8 @@ fn set_lines(
     }
     cart.subtotal = subtotal;
     cart.units = units;
-    cart.line_count = lines.len() as i64;
-    cart.lines = json(&lines);
-    Ok(())
+    cart.line_count = new.len() as i64;
+    cart.lines = json(&new);
 }
 
 #[async_trait]
@@ -161,8 +160,21 @@ impl Projection for CartsModel {
                 event.event_type
             )));
         };
-        let mut lines: Vec<CartLine> = serde_json::from_str(&cart.lines)
-            .map_err(|e| ApplyError::Poison(format!("stored cart lines: {e}")))?;
+        // Only the events that change lines read and rewrite them.
+        let changes_lines = matches!(
+            &*decoded,
+            CartEvent::ItemAdded { .. }
+                | CartEvent::ItemQuantityChanged { .. }
+                | CartEvent::ItemRemoved { .. }
+                | CartEvent::GuestCartMerged { .. }
+        );
+        let old: Vec<CartLine> = if changes_lines {
+            serde_json::from_str(&cart.lines)
+                .map_err(|e| ApplyError::Poison(format!("stored cart lines: {e}")))?
+        } else {
+            Vec::new()
+        };
+        let mut lines = old.clone();
         match &*decoded {
             CartEvent::CartCreated { .. } => unreachable!("handled above"),
             CartEvent::ItemAdded {
@@ -202,7 +214,9 @@ impl Projection for CartsModel {
                 cart.order_id = Some(order_id.to_string());
             }
         }
-        set_lines(rows, &mut cart, &lines)?;
+        if changes_lines {
+            set_lines(rows, &mut cart, &old, &lines);
+        }
         cart.updated_at = at;
         rows.put(cart);
         Ok(())
