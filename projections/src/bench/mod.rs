@@ -45,6 +45,9 @@ pub struct ProjectionBenchOptions {
     /// Seconds of the lag run.
     #[arg(long, default_value_t = 10)]
     pub lag_seconds: u64,
+    /// Threads the rebuild applies on (default: one per core).
+    #[arg(long)]
+    pub lanes: Option<usize>,
 }
 
 /// Read-model databases to measure.
@@ -132,11 +135,16 @@ async fn measure(
     options: &ProjectionBenchOptions,
 ) -> anyhow::Result<()> {
     let projections = all(&ModelOptions::default());
+    let defaults = RebuildOptions::default();
+    anyhow::ensure!(options.lanes != Some(0), "--lanes must be at least 1");
     let report = rebuild(
         events.clone(),
         db.clone(),
         &projections,
-        &RebuildOptions::default(),
+        &RebuildOptions {
+            lanes: options.lanes.unwrap_or(defaults.lanes),
+            ..defaults.clone()
+        },
         |_| {},
     )
     .await?;
