@@ -364,3 +364,43 @@ fn inserts(tables: Write, physical: &Physical) -> Batch {
         ..Batch::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{ModelOptions, all};
+
+    fn names(lanes: &[Vec<Arc<dyn Projection>>]) -> Vec<Vec<&'static str>> {
+        lanes
+            .iter()
+            .map(|lane| {
+                let mut names: Vec<&str> = lane.iter().map(|p| p.name()).collect();
+                names.sort_unstable();
+                names
+            })
+            .collect()
+    }
+
+    #[test]
+    fn projections_that_decode_the_same_events_share_a_lane() {
+        let projections = all(&ModelOptions::default());
+        let two = names(&lanes(&projections, 2));
+        assert_eq!(two.len(), 2);
+        assert_eq!(two.iter().map(Vec::len).sum::<usize>(), projections.len());
+        let lane_of = |name: &str| two.iter().position(|l| l.contains(&name)).unwrap();
+        // Product and inventory events: decoded once for all four.
+        for name in ["search", "inventory", "invariants"] {
+            assert_eq!(lane_of(name), lane_of("catalog"), "{name}");
+        }
+        // Order events.
+        assert_eq!(lane_of("analytics"), lane_of("orders"));
+        // Both lanes have work.
+        assert!(two.iter().all(|l| !l.is_empty()));
+
+        // One lane holds everything; more lanes than groups leaves none empty.
+        assert_eq!(names(&lanes(&projections, 1))[0].len(), projections.len());
+        let many = lanes(&projections, 64);
+        assert!(many.iter().all(|l| !l.is_empty()));
+        assert!(many.len() < projections.len(), "groups stay whole");
+    }
+}
