@@ -1,8 +1,8 @@
 //! The bulk path of a rebuild from position 0: the projections' rows are held in memory, typed
 //! ([`MemoryRows`]), for the whole pass over the log and written into the (empty) shadow tables
 //! once, when their lane is done, in key order, with bulk inserts. Append-only rows are written
-//! while the pass goes on. The projections run in lanes (groups that share no tables) on threads of their own,
-//! each lane seeing every page of the log, so the pass uses every core.
+//! while the pass goes on. The projections run in lanes (groups that share no tables) on threads
+//! of their own, each lane seeing every page of the log, so the pass uses every core.
 //!
 //! The projections' code is the same as on the row path; only the working set differs, so the
 //! tables come out the same (the tests compare them row for row). Nothing is committed with a
