@@ -1,21 +1,18 @@
 //! The bulk path of a rebuild (rows held in memory, written once at the end) gives the same
 //! tables as the live runner and as the row path, row for row, on both databases; it falls back to
 //! the row path when a projection meets an event it cannot apply and when its rows outgrow the
-//! memory budget.
+//! memory budget; a rebuild that cannot resume every projection starts them all over.
 
 mod support;
 
 use std::sync::Arc;
 
-use shop_eventstore::{Actor, EventData, ExpectedRevision, Json, Metadata, StreamName};
 use shop_projections::bench::history;
 use shop_projections::models::invariants::InvariantChecker;
 use shop_projections::models::inventory::InventoryModel;
 use shop_projections::models::{ModelOptions, all};
-use shop_projections::rows::{Rows, TableDef};
-use shop_projections::runner::{
-    ApplyError, PoisonPolicy, Projection, RebuildOptions, RebuildReport, RunnerOptions, rebuild,
-};
+use shop_projections::rows::TableDef;
+use shop_projections::runner::{PoisonPolicy, Projection, RebuildOptions, RebuildReport, rebuild};
 use shop_projections::store::ReadStore;
 use support::*;
 
@@ -47,6 +44,16 @@ async fn rebuild_into(
     .await
 }
 
+/// The rebuild gave up on the bulk path, for a reason that mentions `why`.
+fn assert_fell_back(report: &RebuildReport, why: &str) {
+    assert!(!report.bulk, "the bulk path loaded the tables");
+    assert!(
+        report.fallback.as_deref().is_some_and(|r| r.contains(why)),
+        "{:?}",
+        report.fallback
+    );
+}
+
 async fn assert_same_tables(
     got: &dyn ReadStore,
     want: &dyn ReadStore,
@@ -73,15 +80,7 @@ async fn bulk_equals_live_and_row_path(env: Env) {
         .await
         .unwrap();
     let head = env.events.head_position().await.unwrap();
-    let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
-    let running = Running::start(
-        env.events.clone(),
-        env.db.clone(),
-        projections.clone(),
-        RunnerOptions::default(),
-    );
-    running.catch_up(env.events.as_ref(), &names).await;
-    running.stop().await;
+    project_to_head(&env.events, &env.db, &projections).await;
     let tables = tables_of(&projections);
     assert!(
         env.db.count("order_audit").await.unwrap() > 1_000
@@ -147,85 +146,28 @@ async fn bulk_equals_live_and_row_path(env: Env) {
     )
     .await
     .unwrap();
-    assert!(!report.bulk);
-    assert!(
-        report
-            .fallback
-            .as_deref()
-            .is_some_and(|r| r.contains("rows in memory")),
-        "{:?}",
-        report.fallback
-    );
+    assert_fell_back(&report, "rows in memory");
     assert_same_tables(db.as_ref(), env.db.as_ref(), &tables, "over budget").await;
 }
 both!(bulk_equals_live_and_row_path, bulk_equals_live_and_row_path);
-
-/// The invariant checker with the `Park` policy.
-struct Parking;
-
-#[async_trait::async_trait]
-impl Projection for Parking {
-    fn name(&self) -> &'static str {
-        "invariants_parking"
-    }
-    fn tables(&self) -> &'static [&'static TableDef] {
-        InvariantChecker.tables()
-    }
-    fn categories(&self) -> &'static [&'static str] {
-        InvariantChecker.categories()
-    }
-    fn poison_policy(&self) -> PoisonPolicy {
-        PoisonPolicy::Park
-    }
-    async fn apply(
-        &self,
-        event: &shop_eventstore::RecordedEvent,
-        rows: &mut Rows<'_>,
-    ) -> Result<(), ApplyError> {
-        InvariantChecker.apply(event, rows).await
-    }
-}
 
 /// An event that does not decode: the bulk path hands over to the row path, which parks it for
 /// a `Park` projection (the rest rebuilt as usual) and stops a `Stop` projection's rebuild.
 async fn bulk_hands_poison_to_the_row_path(env: Env) {
     append_all(&env.events, inventory_history(2, 30, 1), 1).await;
-    let bad = EventData {
-        event_id: uuid::Uuid::new_v4(),
-        event_type: "inventory.StockReceived.v1".into(),
-        data: Json::encode(&serde_json::json!({"bogus": true})).unwrap(),
-        metadata: Metadata::new(
-            uuid::Uuid::new_v4(),
-            uuid::Uuid::new_v4(),
-            Actor::system("test"),
-            t0(),
-        ),
-    };
-    let bad_at = env
-        .events
-        .append(
-            &StreamName::new("inventory-BAD").unwrap(),
-            ExpectedRevision::NoStream,
-            vec![bad],
-        )
-        .await
-        .unwrap()
-        .position;
+    let bad_at = append_poison(&env.events, "inventory-BAD").await;
     append_all(&env.events, inventory_history(4, 30, 2).split_off(2), 1).await;
 
-    let parking: Vec<Arc<dyn Projection>> = vec![Arc::new(Parking)];
+    let parking: Vec<Arc<dyn Projection>> = vec![Arc::new(Altered {
+        inner: InvariantChecker,
+        name: "invariants_parking",
+        policy: PoisonPolicy::Park,
+        version: 1,
+    })];
     let report = rebuild_into(&env, &env.db, &parking, RebuildOptions::default())
         .await
         .unwrap();
-    assert!(!report.bulk);
-    assert!(
-        report
-            .fallback
-            .as_deref()
-            .is_some_and(|r| r.contains("inventory-BAD")),
-        "{:?}",
-        report.fallback
-    );
+    assert_fell_back(&report, "inventory-BAD");
     let parked = env.db.dead_letters("invariants_parking").await.unwrap();
     assert_eq!(parked.len(), 1, "parked once, not once per path");
     assert_eq!(parked[0].position, bad_at);
@@ -260,4 +202,57 @@ async fn bulk_hands_poison_to_the_row_path(env: Env) {
 both!(
     bulk_hands_poison_to_the_row_path,
     bulk_hands_poison_to_the_row_path
+);
+
+/// A rebuild that cannot resume (only some of its projections have a rebuild checkpoint) starts
+/// every projection from scratch, on either path: none keeps the stale checkpoint of an earlier,
+/// unfinished rebuild and skips the events before it.
+async fn a_partly_resumable_rebuild_starts_over(env: Env) {
+    append_all(&env.events, inventory_history(6, 40, 3), 2).await;
+    let projections: Vec<Arc<dyn Projection>> =
+        vec![Arc::new(InventoryModel), Arc::new(InvariantChecker)];
+    project_to_head(&env.events, &env.db, &projections).await;
+    let tables = tables_of(&projections);
+
+    for in_memory in [false, true] {
+        let db = env
+            .fresh_db(if in_memory { "partbulk" } else { "partrows" })
+            .await;
+        // An unfinished rebuild of one of them: its shadows and checkpoint are left behind.
+        let left = rebuild_into(
+            &env,
+            &db,
+            &projections[..1],
+            RebuildOptions {
+                switch: false,
+                in_memory,
+                ..RebuildOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(left.checkpoint.is_some());
+        rebuild_into(
+            &env,
+            &db,
+            &projections,
+            RebuildOptions {
+                in_memory,
+                ..RebuildOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_same_tables(
+            db.as_ref(),
+            env.db.as_ref(),
+            &tables,
+            &format!("in memory: {in_memory}"),
+        )
+        .await;
+    }
+}
+both!(
+    a_partly_resumable_rebuild_starts_over,
+    a_partly_resumable_rebuild_starts_over
 );

@@ -339,47 +339,12 @@ async fn one_owner_at_a_time(env: Env) {
 }
 both!(one_owner_at_a_time, one_owner_at_a_time);
 
-/// `P` with another poison policy and version.
-struct Variant<P> {
-    inner: P,
-    name: &'static str,
-    policy: shop_projections::runner::PoisonPolicy,
-    version: u32,
-}
-
-#[async_trait::async_trait]
-impl<P: Projection> Projection for Variant<P> {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn version(&self) -> u32 {
-        self.version
-    }
-    fn tables(&self) -> &'static [&'static shop_projections::rows::TableDef] {
-        self.inner.tables()
-    }
-    fn categories(&self) -> &'static [&'static str] {
-        self.inner.categories()
-    }
-    fn poison_policy(&self) -> shop_projections::runner::PoisonPolicy {
-        self.policy
-    }
-    async fn apply(
-        &self,
-        event: &shop_eventstore::RecordedEvent,
-        rows: &mut shop_projections::rows::Rows<'_>,
-    ) -> Result<(), shop_projections::runner::ApplyError> {
-        self.inner.apply(event, rows).await
-    }
-}
-
 /// An event that does not decode stops a `Stop` projection just before it (the others go on),
 /// and is parked by a `Park` projection, which goes on past it.
 async fn poison_events_stop_or_park(env: Env) {
-    use shop_eventstore::{Actor, EventData, ExpectedRevision, Json, Metadata};
     use shop_projections::runner::{PoisonPolicy, ProjectionState};
     let stopping: Arc<dyn Projection> = Arc::new(InventoryModel);
-    let parking: Arc<dyn Projection> = Arc::new(Variant {
+    let parking: Arc<dyn Projection> = Arc::new(Altered {
         inner: InvariantChecker,
         name: "invariants_parking",
         policy: PoisonPolicy::Park,
@@ -387,27 +352,7 @@ async fn poison_events_stop_or_park(env: Env) {
     });
     let projections = vec![stopping, parking];
     append_all(&env.events, inventory_history(1, 20, 1), 1).await;
-    let bad = EventData {
-        event_id: uuid::Uuid::new_v4(),
-        event_type: "inventory.StockReceived.v1".into(),
-        data: Json::encode(&serde_json::json!({"bogus": true})).unwrap(),
-        metadata: Metadata::new(
-            uuid::Uuid::new_v4(),
-            uuid::Uuid::new_v4(),
-            Actor::system("test"),
-            t0(),
-        ),
-    };
-    let bad_at = env
-        .events
-        .append(
-            &StreamName::new("inventory-BAD").unwrap(),
-            ExpectedRevision::NoStream,
-            vec![bad],
-        )
-        .await
-        .unwrap()
-        .position;
+    let bad_at = append_poison(&env.events, "inventory-BAD").await;
     append_all(&env.events, inventory_history(3, 20, 2).split_off(1), 1).await;
 
     let running = Running::start(
@@ -509,7 +454,7 @@ async fn a_new_version_is_rebuilt(env: Env) {
     running.stop().await;
     let before = dump(env.db.as_ref(), &tables_of(&v1)).await;
 
-    let v2: Vec<Arc<dyn Projection>> = vec![Arc::new(Variant {
+    let v2: Vec<Arc<dyn Projection>> = vec![Arc::new(Altered {
         inner: InventoryModel,
         name: "inventory",
         policy: shop_projections::runner::PoisonPolicy::Stop,

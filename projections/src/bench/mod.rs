@@ -143,7 +143,7 @@ async fn measure(
         &projections,
         &RebuildOptions {
             lanes: options.lanes.unwrap_or(defaults.lanes),
-            ..defaults.clone()
+            ..defaults
         },
         |_| {},
     )

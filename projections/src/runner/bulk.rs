@@ -19,9 +19,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use shop_eventstore::{AllFilter, EventStore, Position, ReadAll, RecordedEvent};
+use shop_eventstore::{AllFilter, EventStore, Position, RecordedEvent};
 use tokio::sync::mpsc;
 
+use super::rebuild::read_page;
 use super::{Projection, RebuildOptions, reads};
 use crate::rows::{Decoded, MemoryRows, Physical, Row, Rows, TableDef};
 use crate::store::{Batch, Checkpoint, ReadStore, TableWrite};
@@ -120,18 +121,7 @@ pub(super) async fn load(
     }
     drop(writes_tx);
 
-    let read_page = |from: Option<Position>| {
-        let events = events.clone();
-        let filter = filter.clone();
-        let limit = options.batch_events.max(1);
-        tokio::spawn(async move {
-            let mut read = ReadAll::forwards().filter(filter).limit(limit);
-            if let Some(p) = from {
-                read = read.from(p);
-            }
-            events.read_all(read).await
-        })
-    };
+    let read_page = |from| read_page(&events, &filter, options.batch_events, from);
     let (mut count, mut position) = (0u64, None);
     let mut next = Some(read_page(None));
     let (mut waiting_for_reads, mut waiting_for_lanes) = (Duration::ZERO, Duration::ZERO);

@@ -7,7 +7,7 @@
 //! checkpoint (`<name>@rebuild`) the next time.
 //!
 //! A rebuild from position 0 takes the bulk path first ([`bulk`](super::bulk): rows in memory,
-//! written once at the end); a resumed one, or one the bulk path gives up on, the row path
+//! each written once); a resumed one, or one the bulk path gives up on, the row path
 //! (batches of changes over a row cache, committed with the checkpoint every `commit_events`).
 //!
 //! The caller must own the projections (hold their locks): the live runner does when it finds a
@@ -223,18 +223,7 @@ pub async fn rebuild(
     // while this one is applied. The cache takes each batch's rows as soon as they are applied;
     // if a commit fails the rebuild stops, and a new one resumes from its checkpoint with an
     // empty cache.
-    let read_page = |from: Option<Position>| {
-        let events = events.clone();
-        let filter = filter.clone();
-        let limit = options.batch_events.max(1);
-        tokio::spawn(async move {
-            let mut read = ReadAll::forwards().filter(filter).limit(limit);
-            if let Some(p) = from {
-                read = read.from(p);
-            }
-            events.read_all(read).await
-        })
-    };
+    let read_page = |from| read_page(&events, &filter, options.batch_events, from);
     // The bulk path has read everything: the row path has nothing left.
     let mut next_page = bulk_write.is_none().then(|| read_page(position));
     let mut committing: Option<tokio::task::JoinHandle<Result<(), crate::store::StoreError>>> =
@@ -403,6 +392,24 @@ pub async fn rebuild(
         checkpoint: position,
         bulk: bulk_write.is_some(),
         fallback,
+    })
+}
+
+/// Reads the next page of the log (after `from`) on a task of its own, so the caller can apply
+/// the previous page meanwhile.
+pub(super) fn read_page(
+    events: &Arc<dyn EventStore>,
+    filter: &AllFilter,
+    limit: usize,
+    from: Option<Position>,
+) -> tokio::task::JoinHandle<shop_eventstore::Result<Vec<shop_eventstore::RecordedEvent>>> {
+    let (events, filter) = (events.clone(), filter.clone());
+    tokio::spawn(async move {
+        let mut read = ReadAll::forwards().filter(filter).limit(limit.max(1));
+        if let Some(p) = from {
+            read = read.from(p);
+        }
+        events.read_all(read).await
     })
 }
 

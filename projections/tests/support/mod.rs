@@ -205,6 +205,23 @@ impl Running {
     }
 }
 
+/// Runs `projections` over the whole log into `db` with a live runner, then stops it.
+pub async fn project_to_head(
+    events: &Arc<dyn EventStore>,
+    db: &Arc<dyn ReadStore>,
+    projections: &[Arc<dyn Projection>],
+) {
+    let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
+    let running = Running::start(
+        events.clone(),
+        db.clone(),
+        projections.to_vec(),
+        RunnerOptions::default(),
+    );
+    running.catch_up(events.as_ref(), &names).await;
+    running.stop().await;
+}
+
 /// Every row of every table of `projection`, per table.
 pub async fn dump(
     db: &dyn ReadStore,
@@ -413,4 +430,60 @@ pub async fn append_all(
     for t in tasks {
         t.await.unwrap();
     }
+}
+
+/// `P` under another name, poison policy and version.
+pub struct Altered<P> {
+    pub inner: P,
+    pub name: &'static str,
+    pub policy: shop_projections::runner::PoisonPolicy,
+    pub version: u32,
+}
+
+#[async_trait::async_trait]
+impl<P: Projection> Projection for Altered<P> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn version(&self) -> u32 {
+        self.version
+    }
+    fn tables(&self) -> &'static [&'static TableDef] {
+        self.inner.tables()
+    }
+    fn categories(&self) -> &'static [&'static str] {
+        self.inner.categories()
+    }
+    fn poison_policy(&self) -> shop_projections::runner::PoisonPolicy {
+        self.policy
+    }
+    async fn apply(
+        &self,
+        event: &shop_eventstore::RecordedEvent,
+        rows: &mut shop_projections::rows::Rows<'_>,
+    ) -> Result<(), shop_projections::runner::ApplyError> {
+        self.inner.apply(event, rows).await
+    }
+}
+
+/// Appends, as the only event of `stream`, an inventory event whose data does not decode.
+pub async fn append_poison(
+    events: &Arc<dyn EventStore>,
+    stream: &str,
+) -> shop_eventstore::Position {
+    let bad = EventData {
+        event_id: Uuid::new_v4(),
+        event_type: "inventory.StockReceived.v1".into(),
+        data: shop_eventstore::Json::encode(&serde_json::json!({"bogus": true})).unwrap(),
+        metadata: Metadata::new(Uuid::new_v4(), Uuid::new_v4(), Actor::system("test"), t0()),
+    };
+    events
+        .append(
+            &StreamName::new(stream).unwrap(),
+            ExpectedRevision::NoStream,
+            vec![bad],
+        )
+        .await
+        .unwrap()
+        .position
 }
