@@ -82,9 +82,9 @@ pub async fn run(options: ProjectionBenchOptions) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     println!(
-        "| read models in | rebuild: events | events/s | rows | lag p50 | lag p99 | lag max | appends |"
+        "| read models in | rebuild: events | events/s | rebuild CPU | rows | lag p50 | lag p99 | lag max | appends |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
 
     let want = |s: ReadStores| options.store == ReadStores::All || options.store == s;
     let mut cleanup: Vec<PathBuf> = vec![events_path.clone()];
@@ -137,6 +137,7 @@ async fn measure(
     let projections = all(&ModelOptions::default());
     let defaults = RebuildOptions::default();
     anyhow::ensure!(options.lanes != Some(0), "--lanes must be at least 1");
+    let cpu_before = process_cpu();
     let report = rebuild(
         events.clone(),
         db.clone(),
@@ -148,6 +149,10 @@ async fn measure(
         |_| {},
     )
     .await?;
+    let cpu = match (cpu_before, process_cpu()) {
+        (Some(a), Some(b)) => format!("{:.1} s", b.saturating_sub(a).as_secs_f64()),
+        _ => "?".to_owned(),
+    };
     let rows: u64 = report.tables.iter().map(|t| t.rebuilt).sum();
 
     // Lag: the runner follows from the rebuilt checkpoints; a writer appends at a steady rate.
@@ -209,7 +214,7 @@ async fn measure(
     let pick = |q: f64| lags[((lags.len() as f64 * q) as usize).min(lags.len() - 1)];
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "| {name} | {} | {:.0} | {rows} | {:.2} ms | {:.2} ms | {:.2} ms | {} at {}/s |",
+        "| {name} | {} | {:.0} | {cpu} | {rows} | {:.2} ms | {:.2} ms | {:.2} ms | {} at {}/s |",
         report.events,
         report.events_per_sec,
         ms(pick(0.5)),
@@ -219,4 +224,17 @@ async fn measure(
         options.rate
     );
     Ok(())
+}
+
+/// CPU time (user and system) of this process so far, from `/proc/self/stat` (Linux; `None`
+/// elsewhere). The rebuild's CPU time says how much work it does, which on a shared machine
+/// varies less than its wall-clock time.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which may hold spaces) are space-separated; utime
+    // and stime are the 14th and 15th, in clock ticks of 1/100 s (USER_HZ on Linux).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }

@@ -107,6 +107,10 @@ impl Projection for Analytics {
         "analytics"
     }
 
+    fn rebuild_weight(&self) -> u32 {
+        3
+    }
+
     fn tables(&self) -> &'static [&'static TableDef] {
         &[ProductDay::TABLE, CoPurchase::TABLE, OrderFacts::TABLE]
     }

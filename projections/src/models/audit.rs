@@ -28,7 +28,11 @@ table! {
             correlation_id: String,
             causation_id: String,
         }
-        indexes [["correlation_id"]]
+        // Read by order only (an order's trail, the saga's timeline), which the key serves. No
+        // index on correlation_id: nothing looks rows up by it, and on 800,000 rows it was
+        // most of a rebuild's switch (0.7 s of 1.2 s on SQLite) and a second random B-tree
+        // insert for every live event. Add it with the query that needs it.
+        indexes []
     }
 }
 
@@ -60,6 +64,10 @@ fn order_of(event: &RecordedEvent) -> Result<Option<String>, ApplyError> {
 impl Projection for OrderAudit {
     fn name(&self) -> &'static str {
         "order_audit"
+    }
+
+    fn rebuild_weight(&self) -> u32 {
+        3
     }
 
     fn tables(&self) -> &'static [&'static TableDef] {

@@ -99,6 +99,10 @@ impl Projection for CartsModel {
         "carts"
     }
 
+    fn rebuild_weight(&self) -> u32 {
+        7
+    }
+
     fn tables(&self) -> &'static [&'static TableDef] {
         &[CartRow::TABLE, CartLineRow::TABLE]
     }

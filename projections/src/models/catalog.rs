@@ -397,6 +397,10 @@ impl Projection for Catalog {
         "catalog"
     }
 
+    fn rebuild_weight(&self) -> u32 {
+        2
+    }
+
     fn tables(&self) -> &'static [&'static TableDef] {
         &[
             ProductRow::TABLE,

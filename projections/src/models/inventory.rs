@@ -96,6 +96,10 @@ impl Projection for InventoryModel {
         "inventory"
     }
 
+    fn rebuild_weight(&self) -> u32 {
+        3
+    }
+
     fn tables(&self) -> &'static [&'static TableDef] {
         &[StockLevel::TABLE, ReservationRow::TABLE]
     }

@@ -96,6 +96,10 @@ impl Projection for OrdersModel {
         "orders"
     }
 
+    fn rebuild_weight(&self) -> u32 {
+        8
+    }
+
     fn tables(&self) -> &'static [&'static TableDef] {
         &[OrderRow::TABLE, OrderLineRow::TABLE, TimelineRow::TABLE]
     }

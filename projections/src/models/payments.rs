@@ -62,6 +62,10 @@ impl Projection for PaymentsModel {
         "payments"
     }
 
+    fn rebuild_weight(&self) -> u32 {
+        2
+    }
+
     fn tables(&self) -> &'static [&'static TableDef] {
         &[PaymentRow::TABLE, LedgerRow::TABLE]
     }

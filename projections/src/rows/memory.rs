@@ -19,7 +19,8 @@ use foldhash::HashMap;
 use super::{Row, TableDef, TableRow, Value};
 
 /// One table's rows, typed.
-trait MemTable: Send {
+trait MemTable: Send + std::fmt::Debug {
+    fn len(&self) -> usize;
     /// The rows as SQL values, sorted by key (so a B-tree is filled in order).
     fn into_rows(self: Box<Self>) -> Vec<Row>;
     fn as_any(&self) -> &dyn Any;
@@ -30,7 +31,17 @@ struct Typed<R> {
     rows: HashMap<Row, R>,
 }
 
+impl<R> std::fmt::Debug for Typed<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} rows", self.rows.len())
+    }
+}
+
 impl<R: TableRow> MemTable for Typed<R> {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
     fn into_rows(self: Box<Self>) -> Vec<Row> {
         let mut rows: Vec<(Row, R)> = self.rows.into_iter().collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -43,6 +54,20 @@ impl<R: TableRow> MemTable for Typed<R> {
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+}
+
+/// One table of a [`MemoryRows`] at the end of the pass.
+#[derive(Debug)]
+pub struct MemoryTable {
+    def: &'static TableDef,
+    rows: Box<dyn MemTable>,
+}
+
+impl MemoryTable {
+    /// The table and its rows as SQL values, sorted by key.
+    pub fn sorted(self) -> (&'static TableDef, Vec<Row>) {
+        (self.def, self.rows.into_rows())
     }
 }
 
@@ -80,12 +105,16 @@ impl MemoryRows {
         std::mem::take(&mut self.appends)
     }
 
-    /// Every table's rows as SQL values, sorted by key, for the final write.
-    pub fn into_tables(self) -> Vec<(&'static TableDef, Vec<Row>)> {
-        self.tables
+    /// Every table, smallest first, for the final write ([`MemoryTable::sorted`] turns each
+    /// into rows, when its turn comes).
+    pub fn into_tables(self) -> Vec<MemoryTable> {
+        let mut tables: Vec<MemoryTable> = self
+            .tables
             .into_values()
-            .map(|(def, table)| (def, table.into_rows()))
-            .collect()
+            .map(|(def, rows)| MemoryTable { def, rows })
+            .collect();
+        tables.sort_by_key(|t| t.rows.len());
+        tables
     }
 
     pub(crate) fn get<R: TableRow>(&self, key: &[Value]) -> Option<R> {
@@ -166,7 +195,11 @@ mod tests {
             })
         );
         assert_eq!(memory.get::<Thing>(&[text("c")]), None);
-        let tables = memory.into_tables();
+        let tables: Vec<_> = memory
+            .into_tables()
+            .into_iter()
+            .map(MemoryTable::sorted)
+            .collect();
         assert_eq!(tables.len(), 1);
         assert_eq!(tables[0].0.name, "things");
         assert_eq!(

@@ -8,7 +8,7 @@ mod table;
 mod value;
 
 pub use cache::RowCache;
-pub use memory::MemoryRows;
+pub use memory::{MemoryRows, MemoryTable};
 pub use set::{Changes, Decoded, Physical, Rows, RowsError, TableChanges};
 pub use table::{Column, Row, TableDef, TableRow};
 pub use value::{ColumnType, SqlValue, Value, ValueError, int, text};

@@ -196,7 +196,8 @@ pub(super) async fn load(
 
 /// Splits the projections into at most `lanes` groups. Projections that decode the same
 /// categories stay together, so each event is decoded once (that is most of the cost of
-/// applying it); the groups are then spread over the lanes, largest first.
+/// applying it); the groups are then spread over the lanes, heaviest first
+/// ([`Projection::rebuild_weight`]), each onto the lane with the least weight so far.
 fn lanes(projections: &[Arc<dyn Projection>], lanes: usize) -> Vec<Vec<Arc<dyn Projection>>> {
     // Connected groups: two projections meet if they decode a category in common.
     let mut groups: Vec<Vec<Arc<dyn Projection>>> = Vec::new();
@@ -210,13 +211,16 @@ fn lanes(projections: &[Arc<dyn Projection>], lanes: usize) -> Vec<Vec<Arc<dyn P
         rest.push(merged);
         groups = rest;
     }
-    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+    let weight = |lane: &[Arc<dyn Projection>]| -> u64 {
+        lane.iter().map(|p| u64::from(p.rebuild_weight())).sum()
+    };
+    groups.sort_by_key(|g| std::cmp::Reverse(weight(g)));
     let n = lanes.clamp(1, groups.len().max(1));
     let mut out: Vec<Vec<Arc<dyn Projection>>> = vec![Vec::new(); n];
     for group in groups {
         let lightest = out
             .iter_mut()
-            .min_by_key(|lane| lane.len())
+            .min_by_key(|lane| weight(lane))
             .expect("at least one lane");
         lightest.extend(group);
     }
@@ -294,12 +298,13 @@ fn run_lane(
     {
         return stopped();
     }
-    // Sorted here, on the lane's thread, so lanes sort in parallel; written in chunks, so the
-    // writers share big tables.
-    let sorting = Instant::now();
-    let tables = memory.into_tables();
-    times.sorting = sorting.elapsed();
-    for (def, mut rows) in tables {
+    // Sorted here, on the lane's thread, so lanes sort in parallel; one table at a time,
+    // smallest first, so the writers start at once and write each table while the lane sorts
+    // the next; written in chunks, so the writers share big tables.
+    for table in memory.into_tables() {
+        let sorting = Instant::now();
+        let (def, mut rows) = table.sorted();
+        times.sorting += sorting.elapsed();
         while !rows.is_empty() {
             let rest = rows.split_off(rows.len().min(WRITE_CHUNK));
             if writes.blocking_send(vec![(def, rows)]).is_err() {
