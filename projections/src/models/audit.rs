@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use shop_eventstore::RecordedEvent;
 
-use super::millis;
+use super::{millis, uuid_text};
 use crate::rows::{Rows, TableDef, TableRow};
 use crate::runner::{ApplyError, Projection};
 use crate::table;
@@ -92,16 +92,16 @@ impl Projection for OrderAudit {
             order_id,
             commit_pos: event.position.commit() as i64,
             prepare_pos: event.position.prepare() as i64,
-            stream: event.stream.to_string(),
+            stream: event.stream.as_str().to_owned(),
             revision: event.revision as i64,
             event_type: event.event_type.clone(),
-            event_id: event.event_id.to_string(),
+            event_id: uuid_text(&event.event_id),
             occurred_at: millis(m.occurred_at),
             recorded_at: millis(event.recorded_at),
             actor_kind: m.actor.kind.clone(),
             actor_id: m.actor.id.clone(),
-            correlation_id: m.correlation_id.to_string(),
-            causation_id: m.causation_id.to_string(),
+            correlation_id: uuid_text(&m.correlation_id),
+            causation_id: uuid_text(&m.causation_id),
         });
         Ok(())
     }

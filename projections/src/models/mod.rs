@@ -75,6 +75,13 @@ pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
+/// A UUID as read models store it (lower-case, hyphenated), without going through `fmt`: the
+/// audit trail writes three per event.
+pub(crate) fn uuid_text(id: &uuid::Uuid) -> String {
+    let mut buffer = uuid::Uuid::encode_buffer();
+    id.hyphenated().encode_lower(&mut buffer).to_owned()
+}
+
 /// JSON text of a value (read models store nested data as JSON documents).
 pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
