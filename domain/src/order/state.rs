@@ -34,6 +34,33 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// Every status.
+    pub const ALL: [OrderStatus; 8] = [
+        Self::NotPlaced,
+        Self::Placed,
+        Self::PaymentPending,
+        Self::Confirmed,
+        Self::Shipped,
+        Self::Delivered,
+        Self::PaymentFailed,
+        Self::Cancelled,
+    ];
+
+    /// The status's code, as it is serialized (`payment_pending`): what read models and the API
+    /// show.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotPlaced => "not_placed",
+            Self::Placed => "placed",
+            Self::PaymentPending => "payment_pending",
+            Self::Confirmed => "confirmed",
+            Self::Shipped => "shipped",
+            Self::Delivered => "delivered",
+            Self::PaymentFailed => "payment_failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
     /// True for the closed statuses: delivered, payment failed, cancelled.
     pub fn is_closed(self) -> bool {
         matches!(

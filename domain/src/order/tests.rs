@@ -441,3 +441,14 @@ fn an_order_line_comes_from_a_cart_line() {
     assert_eq!(line.price_line().quantity, 3);
     assert!(OrderLine::new(sku("X"), ProductId::new("p").unwrap(), 1, eur(-1)).is_err());
 }
+
+#[test]
+fn status_codes_are_the_serialized_names() {
+    for status in S::ALL {
+        assert_eq!(
+            serde_json::to_value(status).unwrap(),
+            serde_json::Value::String(status.code().to_owned()),
+            "{status:?}"
+        );
+    }
+}

@@ -84,10 +84,7 @@ table! {
 pub struct OrdersModel;
 
 fn status_code(status: OrderStatus) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| status.to_string())
+    status.code().to_owned()
 }
 
 #[async_trait]
