@@ -6,7 +6,8 @@
 //! SKU sell out in a flash sale without a storm of conflicts. Every command carries an id; the
 //! events it writes have ids derived from it, and a retried command answers its original outcome.
 //!
-//! Process managers (the checkout saga) and the durable deadline scheduler will live here too.
+//! The payment gateway port and its sandbox adapter live here ([`gateway`]); the checkout saga's
+//! process manager and the durable deadline scheduler will too.
 
 pub mod bench;
 mod cache;
@@ -16,6 +17,7 @@ pub mod codec;
 mod config;
 mod envelope;
 mod error;
+pub mod gateway;
 mod handler;
 mod outcome;
 mod recent;
