@@ -15,6 +15,7 @@ mod carts;
 mod clock;
 pub mod codec;
 mod config;
+pub mod deadlines;
 mod envelope;
 mod error;
 pub mod gateway;

@@ -131,6 +131,11 @@ text_id!(
     "review id"
 );
 text_id!(
+    /// A durable deadline (`deadline-<id>`), e.g. a checkout's reservation expiry.
+    DeadlineId,
+    "deadline id"
+);
+text_id!(
     /// A promotion code (`promotion-<code>`), stored upper-case.
     PromoCode,
     "promotion code"

@@ -10,6 +10,7 @@
 pub mod address;
 pub mod aggregate;
 pub mod cart;
+pub mod deadline;
 pub mod discount;
 pub mod ids;
 pub mod inventory;
@@ -26,7 +27,7 @@ pub use address::{Address, AddressError};
 pub use aggregate::{Aggregate, Context, stream_name};
 pub use discount::Discount;
 pub use ids::{
-    CartId, CustomerId, InvalidId, OrderId, PaymentId, ProductId, PromoCode, ReviewId, Sku,
-    WarehouseId,
+    CartId, CustomerId, DeadlineId, InvalidId, OrderId, PaymentId, ProductId, PromoCode, ReviewId,
+    Sku, WarehouseId,
 };
 pub use money::{Currency, Money, MoneyError};
