@@ -148,3 +148,31 @@ async fn two_schedulers_fire_each_deadline_once() {
         assert_eq!(fired(&store, n).await, 1, "d{n}");
     }
 }
+
+#[tokio::test]
+async fn two_schedulers_in_two_processes_on_postgres_fire_each_deadline_once() {
+    let Some((store_a, store_b)) = postgres_pair("deadlines").await else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(t0()));
+    let a = DeadlineScheduler::new(store_a.clone(), clock.clone(), options());
+    let b = DeadlineScheduler::new(store_b, clock.clone(), options());
+    for n in 0..10 {
+        schedule(&a, n, i64::from(n % 3)).await;
+    }
+    let (stop_a, task_a) = start(a);
+    let (stop_b, task_b) = start(b);
+    clock.set(t0() + Span::minutes(5));
+    for n in 0..10 {
+        until_fired(&store_a, n).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for stop in [stop_a, stop_b] {
+        stop.send(true).unwrap();
+    }
+    task_a.await.unwrap();
+    task_b.await.unwrap();
+    for n in 0..10 {
+        assert_eq!(fired(&store_a, n).await, 1, "d{n}");
+    }
+}
