@@ -10,6 +10,7 @@
 pub mod address;
 pub mod aggregate;
 pub mod cart;
+pub mod checkout;
 pub mod deadline;
 pub mod discount;
 pub mod ids;
