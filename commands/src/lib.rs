@@ -12,6 +12,7 @@
 pub mod bench;
 mod cache;
 mod carts;
+pub mod checkout;
 mod clock;
 pub mod codec;
 mod config;

@@ -1,0 +1,656 @@
+//! The checkout saga's runner (ADR 0009): carries out what [`next_steps`] asks, through the
+//! command handlers of the other aggregates, the payment gateway and the deadline scheduler, and
+//! notes each answer on the saga's stream (`checkout-<order_id>`), until the saga has nothing
+//! left to ask.
+//!
+//! Every command to another aggregate has an id derived from (order id, step, and the SKU or
+//! key), and every gateway call a key derived the same way. A runner that crashed and runs the same saga again
+//! therefore re-issues nothing new: the handlers answer repeated ids with their first outcome, and
+//! the gateway answers repeated keys with its first outcome.
+//!
+//! First version: [`CheckoutRunner::drive`] runs one saga to where it waits (the gateway, a
+//! deadline) or ends, and [`CheckoutRunner::expire`] notes a fired expiry and drives on. Still
+//! missing: the log subscription that drives every open saga after a restart and on every
+//! `DeadlineFired` (the scheduler's events say which checkout each deadline is about), and
+//! retries of transient failures with backoff.
+
+use std::sync::Arc;
+
+use shop_domain::checkout::{
+    Checkout, CheckoutCommand, CheckoutLine, CheckoutState, CloseAs, Step, next_steps,
+};
+use shop_domain::inventory::{Inventory, InventoryCommand, ReleaseReason};
+use shop_domain::order::{Order, OrderCommand};
+use shop_domain::payment::{Payment, PaymentCommand};
+use shop_domain::{Aggregate, DeadlineId, Money, OrderId, PaymentId};
+use shop_eventstore::{Actor, EventStore, ReadStream, StreamName};
+use uuid::Uuid;
+
+use crate::deadlines::{DeadlineScheduler, SchedulerOptions};
+use crate::gateway::{
+    AuthorizeRequest, CaptureRequest, GatewayError, GatewayOutcome, OperationKind, PaymentGateway,
+    VoidRequest,
+};
+use crate::{Clock, Command, CommandError, CommandHandler, HandlerConfig, codec};
+
+/// Names the ids of the saga's commands.
+const SAGA_NAMESPACE: Uuid = Uuid::from_u128(0x3c6e_0b1f_5d2a_4e8c_a7b9_1c2d_3e4f_5a6b);
+
+/// The most steps one [`CheckoutRunner::drive`] takes (a saga needs a few dozen).
+const MAX_ROUNDS: usize = 64;
+
+/// Why a drive stopped before the saga ended or waited.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    /// A command failed for another reason than the aggregate's rules (the store, a conflict
+    /// that would not settle, load shedding): drive again later.
+    #[error("checkout {order_id}: {step} failed: {error}")]
+    Step {
+        /// The checkout.
+        order_id: OrderId,
+        /// What was asked.
+        step: String,
+        /// Why it failed.
+        error: String,
+    },
+    /// The gateway could not be reached: drive again later (same keys).
+    #[error("checkout {order_id}: the payment gateway failed: {0}", order_id = .0)]
+    Gateway(OrderId, GatewayError),
+    /// The saga did not settle within the rounds allowed: a bug; it is reported as stuck.
+    #[error("checkout {0} did not settle")]
+    Unsettled(OrderId),
+}
+
+/// Runs checkout sagas (see the module doc).
+#[derive(Clone)]
+pub struct CheckoutRunner {
+    store: Arc<dyn EventStore>,
+    gateway: Arc<dyn PaymentGateway>,
+    checkouts: CommandHandler<Checkout>,
+    inventory: CommandHandler<Inventory>,
+    orders: CommandHandler<Order>,
+    payments: CommandHandler<Payment>,
+    deadlines: DeadlineScheduler,
+}
+
+impl std::fmt::Debug for CheckoutRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckoutRunner")
+            .field("gateway", &self.gateway)
+            .finish_non_exhaustive()
+    }
+}
+
+fn saga_id(order_id: &OrderId, step: &str, detail: &str) -> Uuid {
+    Uuid::new_v5(
+        &SAGA_NAMESPACE,
+        format!("{order_id}|{step}|{detail}").as_bytes(),
+    )
+}
+
+fn actor() -> Actor {
+    Actor::system("checkout-saga")
+}
+
+/// The expiry deadline of a checkout.
+pub fn expiry_deadline(order_id: &OrderId) -> DeadlineId {
+    DeadlineId::new(format!("checkout-{order_id}.expiry")).expect("an order id makes a deadline id")
+}
+
+impl CheckoutRunner {
+    /// A runner over `store`, with the command handlers it needs.
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        clock: Arc<dyn Clock>,
+        gateway: Arc<dyn PaymentGateway>,
+        config: HandlerConfig,
+    ) -> Self {
+        Self {
+            gateway,
+            checkouts: CommandHandler::new(store.clone(), clock.clone(), config.clone()),
+            inventory: CommandHandler::new(store.clone(), clock.clone(), config.clone()),
+            orders: CommandHandler::new(store.clone(), clock.clone(), config.clone()),
+            payments: CommandHandler::new(store.clone(), clock.clone(), config.clone()),
+            deadlines: DeadlineScheduler::new(
+                store.clone(),
+                clock,
+                SchedulerOptions {
+                    handler: config,
+                    ..SchedulerOptions::default()
+                },
+            ),
+            store,
+        }
+    }
+
+    /// The deadline scheduler the runner schedules expiries with (run it to have them fire).
+    pub fn deadlines(&self) -> &DeadlineScheduler {
+        &self.deadlines
+    }
+
+    /// Starts the saga of a placed order and drives it.
+    pub async fn start(
+        &self,
+        order_id: &OrderId,
+        payment_id: &PaymentId,
+        lines: Vec<CheckoutLine>,
+        amount: Money,
+        method_token: &str,
+    ) -> Result<CheckoutState, CheckoutError> {
+        let start = CheckoutCommand::Start {
+            order_id: order_id.clone(),
+            payment_id: payment_id.clone(),
+            lines,
+            amount,
+            method_token: method_token.to_owned(),
+        };
+        self.note(order_id, "start", "", start).await?;
+        self.drive(order_id).await
+    }
+
+    /// Notes that the checkout's expiry fired, and drives on.
+    pub async fn expire(&self, order_id: &OrderId) -> Result<CheckoutState, CheckoutError> {
+        self.note(order_id, "expired", "", CheckoutCommand::NoteExpired)
+            .await?;
+        self.drive(order_id).await
+    }
+
+    /// The saga's state, from its stream.
+    pub async fn state(&self, order_id: &OrderId) -> Result<CheckoutState, CheckoutError> {
+        let failed = |error: String| CheckoutError::Step {
+            order_id: order_id.clone(),
+            step: "read".into(),
+            error,
+        };
+        let stream = StreamName::new(format!("{}-{order_id}", Checkout::CATEGORY))
+            .map_err(|e| failed(e.to_string()))?;
+        let events = match self
+            .store
+            .read_stream(&stream, ReadStream::forwards())
+            .await
+        {
+            Ok(events) => events,
+            Err(shop_eventstore::Error::StreamNotFound(_)) => Vec::new(),
+            Err(e) => return Err(failed(e.to_string())),
+        };
+        let mut decoded = Vec::with_capacity(events.len());
+        for event in &events {
+            decoded.push(
+                codec::decode(&event.event_type, &event.data).map_err(|e| failed(e.to_string()))?,
+            );
+        }
+        Ok(Checkout::fold(&decoded))
+    }
+
+    /// Carries out the saga's steps until it ends or has nothing it can do now.
+    pub async fn drive(&self, order_id: &OrderId) -> Result<CheckoutState, CheckoutError> {
+        for _ in 0..MAX_ROUNDS {
+            let state = self.state(order_id).await?;
+            let steps = next_steps(&state);
+            if steps.is_empty() || (state.outcome.is_some() && steps == [Step::CancelExpiry]) {
+                if state.outcome.is_some() && !steps.is_empty() {
+                    self.cancel_expiry(order_id).await;
+                }
+                return Ok(state);
+            }
+            for step in steps {
+                self.run(order_id, &state, step).await?;
+            }
+        }
+        Err(CheckoutError::Unsettled(order_id.clone()))
+    }
+
+    /// Notes an answer on the saga. Notes are facts the saga decides idempotently (noting again
+    /// what is noted changes nothing), so each gets a fresh id: a note that repeats on purpose
+    /// (a second "outcome unknown" after a "not found") must not be taken for a retry.
+    async fn note(
+        &self,
+        order_id: &OrderId,
+        step: &str,
+        _detail: &str,
+        note: CheckoutCommand,
+    ) -> Result<(), CheckoutError> {
+        let id = Uuid::new_v4();
+        match self
+            .checkouts
+            .handle(order_id, Command::new(id, note, actor()))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(CheckoutError::Step {
+                order_id: order_id.clone(),
+                step: format!("noting {step}"),
+                error: e.to_string(),
+            }),
+        }
+    }
+
+    /// Handles `command` on `handler`; a rejection is returned, anything else is an error.
+    async fn ask<A: Aggregate>(
+        &self,
+        handler: &CommandHandler<A>,
+        id: &A::Id,
+        order_id: &OrderId,
+        step: &str,
+        detail: &str,
+        body: A::Command,
+    ) -> Result<Result<(), A::Rejection>, CheckoutError> {
+        let command = Command::new(saga_id(order_id, step, detail), body, actor());
+        match handler.handle(id, command).await {
+            Ok(_) => Ok(Ok(())),
+            Err(CommandError::Rejected(rejection)) => Ok(Err(rejection)),
+            Err(e) => Err(CheckoutError::Step {
+                order_id: order_id.clone(),
+                step: step.to_owned(),
+                error: e.to_string(),
+            }),
+        }
+    }
+
+    async fn cancel_expiry(&self, order_id: &OrderId) {
+        // Refused once it fired: nothing to do then.
+        let _ = self
+            .deadlines
+            .cancel(
+                saga_id(order_id, "cancel-expiry", ""),
+                &expiry_deadline(order_id),
+                "checkout ended",
+                actor(),
+            )
+            .await;
+    }
+
+    fn payment_id(state: &CheckoutState) -> PaymentId {
+        state.payment_id.clone().expect("a started checkout")
+    }
+
+    /// Records a gateway outcome for the authorization `key` on the payment, and notes it.
+    async fn record_authorization(
+        &self,
+        order_id: &OrderId,
+        state: &CheckoutState,
+        key: &str,
+        outcome: GatewayOutcome,
+    ) -> Result<(), CheckoutError> {
+        let payment_id = Self::payment_id(state);
+        match outcome {
+            GatewayOutcome::Approved { reference, amount } => {
+                let record = PaymentCommand::RecordAuthorization {
+                    payment_id: payment_id.clone(),
+                    idempotency_key: key.to_owned(),
+                    gateway_reference: reference.clone(),
+                    amount,
+                };
+                let _ = self
+                    .ask(
+                        &self.payments,
+                        &payment_id,
+                        order_id,
+                        "record-authorization",
+                        key,
+                        record,
+                    )
+                    .await?;
+                self.note(
+                    order_id,
+                    "authorized",
+                    key,
+                    CheckoutCommand::NoteAuthorized { reference },
+                )
+                .await
+            }
+            GatewayOutcome::Declined { code, message } => {
+                let record = PaymentCommand::RecordDecline {
+                    payment_id: payment_id.clone(),
+                    idempotency_key: key.to_owned(),
+                    code: code.clone(),
+                    message,
+                };
+                let _ = self
+                    .ask(
+                        &self.payments,
+                        &payment_id,
+                        order_id,
+                        "record-decline",
+                        key,
+                        record,
+                    )
+                    .await?;
+                self.note(
+                    order_id,
+                    "declined",
+                    key,
+                    CheckoutCommand::NoteDeclined { code },
+                )
+                .await
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        order_id: &OrderId,
+        state: &CheckoutState,
+        step: Step,
+    ) -> Result<(), CheckoutError> {
+        use CheckoutCommand as N;
+        match step {
+            Step::ScheduleExpiry { due_at } => {
+                let subject = format!("{}-{order_id}", Checkout::CATEGORY);
+                self.deadlines
+                    .schedule(
+                        saga_id(order_id, "schedule-expiry", ""),
+                        &expiry_deadline(order_id),
+                        due_at,
+                        "checkout.expiry",
+                        &subject,
+                        actor(),
+                    )
+                    .await
+                    .map_err(|e| CheckoutError::Step {
+                        order_id: order_id.clone(),
+                        step: "schedule-expiry".into(),
+                        error: e.to_string(),
+                    })?;
+                self.note(order_id, "expiry-scheduled", "", N::NoteExpiryScheduled)
+                    .await
+            }
+            Step::Reserve {
+                sku,
+                quantity,
+                expires_at,
+            } => {
+                let reserve = InventoryCommand::ReserveStock {
+                    sku: sku.clone(),
+                    order_id: order_id.clone(),
+                    quantity,
+                    expires_at: Some(expires_at),
+                };
+                let answer = self
+                    .ask(
+                        &self.inventory,
+                        &sku,
+                        order_id,
+                        "reserve",
+                        sku.as_str(),
+                        reserve,
+                    )
+                    .await?;
+                // Any refusal (not enough stock, a SKU never stocked) leaves the line unreserved.
+                let note = match answer {
+                    Ok(()) => N::NoteReserved { sku: sku.clone() },
+                    Err(_) => N::NoteOutOfStock { sku: sku.clone() },
+                };
+                self.note(order_id, "reserve", sku.as_str(), note).await
+            }
+            Step::Release { sku } => {
+                let release = InventoryCommand::ReleaseReservation {
+                    sku: sku.clone(),
+                    order_id: order_id.clone(),
+                    reason: match &state.compensating {
+                        Some(shop_domain::checkout::CompensationReason::PaymentDeclined {
+                            ..
+                        }) => ReleaseReason::PaymentFailed,
+                        _ => ReleaseReason::Cancelled,
+                    },
+                };
+                // A refusal means nothing is held for the order: released all the same.
+                let _ = self
+                    .ask(
+                        &self.inventory,
+                        &sku,
+                        order_id,
+                        "release",
+                        sku.as_str(),
+                        release,
+                    )
+                    .await?;
+                self.note(
+                    order_id,
+                    "release",
+                    sku.as_str(),
+                    N::NoteReleased { sku: sku.clone() },
+                )
+                .await
+            }
+            Step::RequestPayment {
+                idempotency_key,
+                amount,
+                method_token,
+                ..
+            } => {
+                let payment_id = Self::payment_id(state);
+                let pending = OrderCommand::MarkPaymentPending {
+                    order_id: order_id.clone(),
+                    payment_id: payment_id.clone(),
+                };
+                let _ = self
+                    .ask(
+                        &self.orders,
+                        order_id,
+                        order_id,
+                        "payment-pending",
+                        "",
+                        pending,
+                    )
+                    .await?;
+                let request = PaymentCommand::RequestAuthorization {
+                    payment_id: payment_id.clone(),
+                    order_id: order_id.clone(),
+                    amount,
+                    method_token,
+                    idempotency_key: idempotency_key.clone(),
+                };
+                let _ = self
+                    .ask(
+                        &self.payments,
+                        &payment_id,
+                        order_id,
+                        "request-authorization",
+                        &idempotency_key,
+                        request,
+                    )
+                    .await?;
+                self.note(
+                    order_id,
+                    "payment-requested",
+                    &idempotency_key,
+                    N::NotePaymentRequested,
+                )
+                .await
+            }
+            Step::Authorize { idempotency_key } => {
+                let request = AuthorizeRequest {
+                    idempotency_key: idempotency_key.clone(),
+                    order_id: order_id.clone(),
+                    amount: state.amount.expect("a started checkout"),
+                    method_token: state.method_token.clone(),
+                };
+                match self.gateway.authorize(request).await {
+                    Ok(outcome) => {
+                        self.record_authorization(order_id, state, &idempotency_key, outcome)
+                            .await
+                    }
+                    Err(GatewayError::Timeout(detail)) => {
+                        let payment_id = Self::payment_id(state);
+                        let unknown = PaymentCommand::RecordOutcomeUnknown {
+                            payment_id: payment_id.clone(),
+                            idempotency_key: idempotency_key.clone(),
+                            detail,
+                        };
+                        let _ = self
+                            .ask(
+                                &self.payments,
+                                &payment_id,
+                                order_id,
+                                "outcome-unknown",
+                                &idempotency_key,
+                                unknown,
+                            )
+                            .await?;
+                        self.note(
+                            order_id,
+                            "outcome-unknown",
+                            &idempotency_key,
+                            N::NoteOutcomeUnknown,
+                        )
+                        .await
+                    }
+                    Err(e) => Err(CheckoutError::Gateway(order_id.clone(), e)),
+                }
+            }
+            Step::LookUpPayment { idempotency_key } => {
+                match self.gateway.lookup(&idempotency_key).await {
+                    Ok(Some(operation)) if operation.kind == OperationKind::Authorize => {
+                        self.record_authorization(
+                            order_id,
+                            state,
+                            &idempotency_key,
+                            operation.outcome,
+                        )
+                        .await
+                    }
+                    Ok(_) => {
+                        self.note(
+                            order_id,
+                            "not-found",
+                            &idempotency_key,
+                            N::NoteNotFoundAtGateway,
+                        )
+                        .await
+                    }
+                    Err(e) => Err(CheckoutError::Gateway(order_id.clone(), e)),
+                }
+            }
+            Step::ConfirmOrder => {
+                let confirm = OrderCommand::ConfirmOrder {
+                    order_id: order_id.clone(),
+                    payment_id: Some(Self::payment_id(state)),
+                };
+                let _ = self
+                    .ask(&self.orders, order_id, order_id, "confirm", "", confirm)
+                    .await?;
+                self.note(order_id, "confirmed", "", N::NoteOrderConfirmed)
+                    .await
+            }
+            Step::Commit { sku } => {
+                let commit = InventoryCommand::CommitReservation {
+                    sku: sku.clone(),
+                    order_id: order_id.clone(),
+                };
+                let _ = self
+                    .ask(
+                        &self.inventory,
+                        &sku,
+                        order_id,
+                        "commit",
+                        sku.as_str(),
+                        commit,
+                    )
+                    .await?;
+                self.note(
+                    order_id,
+                    "commit",
+                    sku.as_str(),
+                    N::NoteCommitted { sku: sku.clone() },
+                )
+                .await
+            }
+            Step::Capture {
+                idempotency_key,
+                authorization,
+                amount,
+            } => {
+                let request = CaptureRequest {
+                    idempotency_key: idempotency_key.clone(),
+                    authorization,
+                    amount,
+                };
+                let reference = match self.gateway.capture(request).await {
+                    Ok(GatewayOutcome::Approved { reference, .. }) => reference,
+                    Ok(GatewayOutcome::Declined { code, .. }) => {
+                        return Err(CheckoutError::Gateway(
+                            order_id.clone(),
+                            GatewayError::Invalid(format!("capture declined: {code}")),
+                        ));
+                    }
+                    Err(e) => return Err(CheckoutError::Gateway(order_id.clone(), e)),
+                };
+                let payment_id = Self::payment_id(state);
+                let capture = PaymentCommand::CapturePayment {
+                    payment_id: payment_id.clone(),
+                    gateway_reference: reference,
+                    amount,
+                };
+                let _ = self
+                    .ask(
+                        &self.payments,
+                        &payment_id,
+                        order_id,
+                        "capture",
+                        "",
+                        capture,
+                    )
+                    .await?;
+                let captured = OrderCommand::RecordPaymentCaptured {
+                    order_id: order_id.clone(),
+                    payment_id,
+                    amount,
+                };
+                let _ = self
+                    .ask(&self.orders, order_id, order_id, "captured", "", captured)
+                    .await?;
+                self.note(order_id, "captured", "", N::NoteCaptured).await
+            }
+            Step::Void {
+                idempotency_key,
+                authorization,
+            } => {
+                let request = VoidRequest {
+                    idempotency_key: idempotency_key.clone(),
+                    authorization,
+                };
+                let reference = match self.gateway.void(request).await {
+                    Ok(GatewayOutcome::Approved { reference, .. }) => reference,
+                    Ok(GatewayOutcome::Declined { code, .. }) => {
+                        return Err(CheckoutError::Gateway(
+                            order_id.clone(),
+                            GatewayError::Invalid(format!("void declined: {code}")),
+                        ));
+                    }
+                    Err(e) => return Err(CheckoutError::Gateway(order_id.clone(), e)),
+                };
+                let payment_id = Self::payment_id(state);
+                let void = PaymentCommand::VoidPayment {
+                    payment_id: payment_id.clone(),
+                    gateway_reference: reference,
+                };
+                let _ = self
+                    .ask(&self.payments, &payment_id, order_id, "void", "", void)
+                    .await?;
+                self.note(order_id, "voided", "", N::NoteVoided).await
+            }
+            Step::CloseOrder(close) => {
+                let command = match close {
+                    CloseAs::Cancel(reason) => OrderCommand::CancelOrder {
+                        order_id: order_id.clone(),
+                        reason,
+                    },
+                    CloseAs::PaymentFailed { reason } => OrderCommand::MarkPaymentFailed {
+                        order_id: order_id.clone(),
+                        reason,
+                    },
+                };
+                // Refused when already closed: closed all the same.
+                let _ = self
+                    .ask(&self.orders, order_id, order_id, "close", "", command)
+                    .await?;
+                self.note(order_id, "closed", "", N::NoteOrderClosed).await
+            }
+            Step::CancelExpiry => {
+                self.cancel_expiry(order_id).await;
+                Ok(())
+            }
+        }
+    }
+}

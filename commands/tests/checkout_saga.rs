@@ -1,0 +1,221 @@
+//! The checkout saga's runner end to end on the embedded store, with the sandbox gateway: every
+//! path ends in a terminal state with order, payment, stock and gateway agreeing; driving a saga
+//! again asks nothing new.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shop_commands::checkout::CheckoutRunner;
+use shop_commands::gateway::{Fault, OperationKind, SandboxConfig, SandboxGateway, test_tokens};
+use shop_commands::{HandlerConfig, ManualClock, codec};
+use shop_domain::checkout::{CheckoutLine, CheckoutOutcome};
+use shop_domain::inventory::{Inventory, InventoryState};
+use shop_domain::order::{Order, OrderCommand, OrderLine, OrderState, OrderStatus};
+use shop_domain::pricing::Totals;
+use shop_domain::{Address, Aggregate, Currency, Money, OrderId, PaymentId, ProductId};
+use shop_eventstore::{EventStore, ReadStream, StreamName};
+use support::*;
+
+fn eur(amount: i64) -> Money {
+    Money::new(amount, Currency::EUR)
+}
+
+struct Shop {
+    store: Arc<dyn EventStore>,
+    gateway: Arc<SandboxGateway>,
+    runner: CheckoutRunner,
+    _dir: tempfile::TempDir,
+}
+
+/// A shop with `a` units of SKU A and `b` of SKU B.
+async fn shop(a: u32, b: u32) -> Shop {
+    let (store, dir) = sqlite_store().await;
+    let inventory = handler::<Inventory>(store.clone());
+    for (s, n) in [("A", a), ("B", b)] {
+        if n > 0 {
+            receive(&inventory, &sku(s), n).await;
+        }
+    }
+    let gateway = Arc::new(SandboxGateway::new(SandboxConfig {
+        latency: Duration::ZERO,
+        slow_latency: Duration::from_millis(5),
+        timeout: Duration::from_millis(5),
+    }));
+    let runner = CheckoutRunner::new(
+        store.clone(),
+        Arc::new(ManualClock::new(t0())),
+        gateway.clone(),
+        HandlerConfig::default(),
+    );
+    Shop {
+        store,
+        gateway,
+        runner,
+        _dir: dir,
+    }
+}
+
+/// Places order `o<n>` (2 × A and 1 × B at 10.00 each) and starts its checkout.
+async fn checkout(shop: &Shop, n: u32, token: &str) -> (OrderId, Result<CheckoutOutcome, String>) {
+    let order_id = OrderId::new(format!("o{n}")).unwrap();
+    let address = Box::new(Address {
+        name: "Alice Example".into(),
+        line1: "Hauptstr. 1".into(),
+        line2: None,
+        city: "Berlin".into(),
+        region: None,
+        postal_code: "10115".into(),
+        country: "DE".into(),
+    });
+    let product = ProductId::new("p1").unwrap();
+    let orders = handler::<Order>(shop.store.clone());
+    orders
+        .handle(
+            &order_id,
+            command(OrderCommand::PlaceOrder {
+                order_id: order_id.clone(),
+                customer_id: None,
+                cart_id: None,
+                lines: vec![
+                    OrderLine::new(sku("A"), product.clone(), 2, eur(1_000)).unwrap(),
+                    OrderLine::new(sku("B"), product, 1, eur(1_000)).unwrap(),
+                ],
+                currency: Currency::EUR,
+                totals: Totals::from_parts(eur(3_000), eur(0), eur(0), eur(0)).unwrap(),
+                shipping_address: address.clone(),
+                billing_address: address,
+                promo_code: None,
+                shipping_method: "standard".into(),
+            }),
+        )
+        .await
+        .unwrap();
+    let lines = vec![
+        CheckoutLine {
+            sku: sku("A"),
+            quantity: 2,
+        },
+        CheckoutLine {
+            sku: sku("B"),
+            quantity: 1,
+        },
+    ];
+    let outcome = shop
+        .runner
+        .start(
+            &order_id,
+            &PaymentId::new(format!("pay-o{n}")).unwrap(),
+            lines,
+            eur(3_000),
+            token,
+        )
+        .await;
+    let outcome = match outcome {
+        Ok(state) => state.outcome.ok_or_else(|| "not ended".to_owned()),
+        Err(e) => Err(e.to_string()),
+    };
+    (order_id, outcome)
+}
+
+async fn fold<A: Aggregate>(store: &Arc<dyn EventStore>, stream: String) -> A::State {
+    let stream = StreamName::new(stream).unwrap();
+    let events = store
+        .read_stream(&stream, ReadStream::forwards())
+        .await
+        .unwrap_or_default();
+    let decoded: Vec<A::Event> = events
+        .iter()
+        .map(|e| codec::decode(&e.event_type, &e.data).unwrap())
+        .collect();
+    A::fold(&decoded)
+}
+
+async fn stock(shop: &Shop, s: &str) -> InventoryState {
+    fold::<Inventory>(&shop.store, format!("inventory-{s}")).await
+}
+
+async fn order(shop: &Shop, id: &OrderId) -> OrderState {
+    fold::<Order>(&shop.store, format!("order-{id}")).await
+}
+
+#[tokio::test]
+async fn an_approved_checkout_confirms_sells_and_captures_once() {
+    let shop = shop(10, 10).await;
+    let (id, outcome) = checkout(&shop, 1, test_tokens::APPROVE).await;
+    assert_eq!(outcome, Ok(CheckoutOutcome::Confirmed));
+    let placed = order(&shop, &id).await;
+    assert_eq!(placed.status(), OrderStatus::Confirmed);
+    assert_eq!(placed.captured(), Some(eur(3_000)));
+    let a = stock(&shop, "A").await;
+    assert_eq!((a.available(), a.reserved(), a.committed()), (8, 0, 2));
+    let ledger = shop.gateway.ledger();
+    assert_eq!(ledger.authorizations_of(&id), 1);
+    assert_eq!(ledger.charges[0].captured, 3_000);
+
+    // Driving it again (a redelivery, a restart) asks nothing new.
+    let calls = ledger.calls;
+    let again = shop.runner.drive(&id).await.unwrap();
+    assert_eq!(again.outcome, Some(CheckoutOutcome::Confirmed));
+    assert_eq!(shop.gateway.ledger().calls, calls);
+    assert_eq!(stock(&shop, "A").await.committed(), 2);
+}
+
+#[tokio::test]
+async fn a_declined_card_releases_the_stock_and_fails_the_payment() {
+    let shop = shop(10, 10).await;
+    let (id, outcome) = checkout(&shop, 2, test_tokens::DECLINE).await;
+    assert_eq!(outcome, Ok(CheckoutOutcome::PaymentFailed));
+    assert_eq!(order(&shop, &id).await.status(), OrderStatus::PaymentFailed);
+    for s in ["A", "B"] {
+        let level = stock(&shop, s).await;
+        assert_eq!((level.available(), level.reserved()), (10, 0), "{s}");
+    }
+    assert_eq!(shop.gateway.ledger().authorizations_of(&id), 0);
+}
+
+#[tokio::test]
+async fn out_of_stock_cancels_without_asking_for_money() {
+    let shop = shop(10, 0).await;
+    let (id, outcome) = checkout(&shop, 3, test_tokens::APPROVE).await;
+    assert_eq!(outcome, Ok(CheckoutOutcome::Cancelled));
+    assert_eq!(order(&shop, &id).await.status(), OrderStatus::Cancelled);
+    let a = stock(&shop, "A").await;
+    assert_eq!((a.available(), a.reserved()), (10, 0));
+    assert_eq!(shop.gateway.ledger().calls, 0);
+}
+
+#[tokio::test]
+async fn gateway_timeouts_are_looked_up_and_charged_once() {
+    let shop = shop(10, 10).await;
+    for (n, token) in [
+        (4, test_tokens::TIMEOUT_AFTER_CHARGE),
+        (5, test_tokens::TIMEOUT_BEFORE_CHARGE),
+    ] {
+        let (id, outcome) = checkout(&shop, n, token).await;
+        assert_eq!(outcome, Ok(CheckoutOutcome::Confirmed), "{token}");
+        let ledger = shop.gateway.ledger();
+        assert_eq!(ledger.authorizations_of(&id), 1, "{token}");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_checkout_is_compensated() {
+    let shop = shop(10, 10).await;
+    // The gateway is down: the saga waits with the payment asked for.
+    shop.gateway
+        .inject(OperationKind::Authorize, Fault::Unavailable);
+    let (id, outcome) = checkout(&shop, 6, test_tokens::APPROVE).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(stock(&shop, "A").await.reserved(), 2);
+    // Fifteen minutes later the expiry fires.
+    let state = shop.runner.expire(&id).await.unwrap();
+    assert_eq!(state.outcome, Some(CheckoutOutcome::Cancelled));
+    assert_eq!(order(&shop, &id).await.status(), OrderStatus::Cancelled);
+    for s in ["A", "B"] {
+        let level = stock(&shop, s).await;
+        assert_eq!((level.available(), level.reserved()), (10, 0), "{s}");
+    }
+    assert_eq!(shop.gateway.ledger().authorizations_of(&id), 0);
+}
