@@ -8,22 +8,29 @@
 //! therefore re-issues nothing new: the handlers answer repeated ids with their first outcome, and
 //! the gateway answers repeated keys with its first outcome.
 //!
-//! First version: [`CheckoutRunner::drive`] runs one saga to where it waits (the gateway, a
-//! deadline) or ends, and [`CheckoutRunner::expire`] notes a fired expiry and drives on. Still
-//! missing: the log subscription that drives every open saga after a restart and on every
-//! `DeadlineFired` (the scheduler's events say which checkout each deadline is about), and
-//! retries of transient failures with backoff.
+//! [`CheckoutRunner::drive`] runs one saga to where it waits (the gateway, a deadline) or ends.
+//! [`CheckoutRunner::resume`] drives every saga the log shows open (after a restart: a runner that
+//! crashed mid-saga left it there). [`CheckoutRunner::run`] follows the log for fired expiry
+//! deadlines and compensates their sagas. Still missing: retries of transient failures with
+//! backoff and a "stuck" status, and a checkpoint for `run` (it reads the deadline category from
+//! the start).
 
 use std::sync::Arc;
 
+use futures::StreamExt;
 use shop_domain::checkout::{
-    Checkout, CheckoutCommand, CheckoutLine, CheckoutState, CloseAs, Step, next_steps,
+    Checkout, CheckoutCommand, CheckoutEvent, CheckoutLine, CheckoutState, CloseAs, Step,
+    next_steps,
 };
+use shop_domain::deadline::{Deadline, DeadlineEvent};
 use shop_domain::inventory::{Inventory, InventoryCommand, ReleaseReason};
 use shop_domain::order::{Order, OrderCommand};
 use shop_domain::payment::{Payment, PaymentCommand};
 use shop_domain::{Aggregate, DeadlineId, Money, OrderId, PaymentId};
-use shop_eventstore::{Actor, EventStore, ReadStream, StreamName};
+use shop_eventstore::{
+    Actor, AllFilter, EventStore, ReadAll, ReadStream, StreamName, SubscribeAll,
+};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::deadlines::{DeadlineScheduler, SchedulerOptions};
@@ -35,6 +42,9 @@ use crate::{Clock, Command, CommandError, CommandHandler, HandlerConfig, codec};
 
 /// Names the ids of the saga's commands.
 const SAGA_NAMESPACE: Uuid = Uuid::from_u128(0x3c6e_0b1f_5d2a_4e8c_a7b9_1c2d_3e4f_5a6b);
+
+/// The purpose of a checkout's expiry deadline.
+pub const EXPIRY_PURPOSE: &str = "checkout.expiry";
 
 /// The most steps one [`CheckoutRunner::drive`] takes (a saga needs a few dozen).
 const MAX_ROUNDS: usize = 64;
@@ -155,6 +165,93 @@ impl CheckoutRunner {
         self.drive(order_id).await
     }
 
+    /// Drives every checkout the log shows open (started, not completed); returns each one's
+    /// result. Call it when a runner starts.
+    pub async fn resume(
+        &self,
+    ) -> Result<Vec<(OrderId, Result<CheckoutState, CheckoutError>)>, CheckoutError> {
+        let failed = |error: String| CheckoutError::Step {
+            order_id: OrderId::new("resume").expect("a valid id"),
+            step: "reading open checkouts".into(),
+            error,
+        };
+        let mut open: Vec<OrderId> = Vec::new();
+        let mut from = None;
+        loop {
+            let mut read = ReadAll::forwards()
+                .filter(AllFilter::category(Checkout::CATEGORY))
+                .limit(4_096);
+            if let Some(position) = from {
+                read = read.from(position);
+            }
+            let page = self
+                .store
+                .read_all(read)
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+            let Some(last) = page.last() else { break };
+            from = Some(last.position);
+            for event in &page {
+                match codec::decode::<CheckoutEvent>(&event.event_type, &event.data) {
+                    Ok(CheckoutEvent::CheckoutStarted { order_id, .. }) => open.push(order_id),
+                    Ok(CheckoutEvent::CheckoutCompleted { .. }) => {
+                        if let Some(id) = event.stream.as_str().strip_prefix("checkout-") {
+                            open.retain(|o| o.as_str() != id);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(failed(e.to_string())),
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(open.len());
+        for order_id in open {
+            let result = self.drive(&order_id).await;
+            if let Err(e) = &result {
+                tracing::warn!(%order_id, error = %e, "a resumed checkout could not go on");
+            }
+            results.push((order_id, result));
+        }
+        Ok(results)
+    }
+
+    /// Follows the log for fired checkout expiries and compensates their sagas, until `stop`.
+    /// Run it beside the deadline scheduler ([`Self::deadlines`]).
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let mut events = self.store.subscribe_all(SubscribeAll {
+            after: None,
+            filter: AllFilter::category(Deadline::CATEGORY),
+        });
+        loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            let next = tokio::select! {
+                _ = stop.changed() => continue,
+                next = events.next() => next,
+            };
+            let Some(recorded) = next else {
+                anyhow::bail!("the deadline subscription ended");
+            };
+            let recorded = recorded?;
+            let Ok(DeadlineEvent::DeadlineFired {
+                purpose, subject, ..
+            }) = codec::decode::<DeadlineEvent>(&recorded.event_type, &recorded.data)
+            else {
+                continue;
+            };
+            let order = subject
+                .strip_prefix("checkout-")
+                .filter(|_| purpose == EXPIRY_PURPOSE)
+                .and_then(|id| OrderId::new(id).ok());
+            if let Some(order_id) = order
+                && let Err(e) = self.expire(&order_id).await
+            {
+                tracing::warn!(%order_id, error = %e, "compensating an expired checkout failed");
+            }
+        }
+    }
+
     /// The saga's state, from its stream.
     pub async fn state(&self, order_id: &OrderId) -> Result<CheckoutState, CheckoutError> {
         let failed = |error: String| CheckoutError::Step {
@@ -194,7 +291,7 @@ impl CheckoutRunner {
                 return Ok(state);
             }
             for step in steps {
-                self.run(order_id, &state, step).await?;
+                self.carry_out(order_id, &state, step).await?;
             }
         }
         Err(CheckoutError::Unsettled(order_id.clone()))
@@ -327,7 +424,7 @@ impl CheckoutRunner {
         }
     }
 
-    async fn run(
+    async fn carry_out(
         &self,
         order_id: &OrderId,
         state: &CheckoutState,
@@ -342,7 +439,7 @@ impl CheckoutRunner {
                         saga_id(order_id, "schedule-expiry", ""),
                         &expiry_deadline(order_id),
                         due_at,
-                        "checkout.expiry",
+                        EXPIRY_PURPOSE,
                         &subject,
                         actor(),
                     )

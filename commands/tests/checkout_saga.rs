@@ -25,6 +25,7 @@ fn eur(amount: i64) -> Money {
 struct Shop {
     store: Arc<dyn EventStore>,
     gateway: Arc<SandboxGateway>,
+    clock: Arc<ManualClock>,
     runner: CheckoutRunner,
     _dir: tempfile::TempDir,
 }
@@ -43,15 +44,17 @@ async fn shop(a: u32, b: u32) -> Shop {
         slow_latency: Duration::from_millis(5),
         timeout: Duration::from_millis(5),
     }));
+    let clock = Arc::new(ManualClock::new(t0()));
     let runner = CheckoutRunner::new(
         store.clone(),
-        Arc::new(ManualClock::new(t0())),
+        clock.clone(),
         gateway.clone(),
         HandlerConfig::default(),
     );
     Shop {
         store,
         gateway,
+        clock,
         runner,
         _dir: dir,
     }
@@ -218,4 +221,70 @@ async fn an_expired_checkout_is_compensated() {
         assert_eq!((level.available(), level.reserved()), (10, 0), "{s}");
     }
     assert_eq!(shop.gateway.ledger().authorizations_of(&id), 0);
+}
+
+#[tokio::test]
+async fn a_new_runner_resumes_the_checkouts_an_old_one_left_open() {
+    let shop = shop(10, 10).await;
+    shop.gateway
+        .inject(OperationKind::Authorize, Fault::Unavailable);
+    let (id, outcome) = checkout(&shop, 7, test_tokens::APPROVE).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    // Another, finished checkout is left alone.
+    let (done, outcome) = checkout(&shop, 8, test_tokens::APPROVE).await;
+    assert_eq!(outcome, Ok(CheckoutOutcome::Confirmed));
+
+    let restarted = CheckoutRunner::new(
+        shop.store.clone(),
+        shop.clock.clone(),
+        shop.gateway.clone(),
+        HandlerConfig::default(),
+    );
+    let resumed = restarted.resume().await.unwrap();
+    assert_eq!(resumed.len(), 1, "{resumed:?}");
+    assert_eq!(resumed[0].0, id);
+    assert_eq!(
+        resumed[0].1.as_ref().map(|s| s.outcome.clone()).unwrap(),
+        Some(CheckoutOutcome::Confirmed)
+    );
+    let ledger = shop.gateway.ledger();
+    assert_eq!(ledger.authorizations_of(&id), 1);
+    assert_eq!(ledger.authorizations_of(&done), 1);
+    assert_eq!(stock(&shop, "A").await.committed(), 4);
+}
+
+#[tokio::test]
+async fn the_expiry_deadline_fires_and_the_runner_compensates() {
+    let shop = shop(10, 10).await;
+    shop.gateway
+        .inject(OperationKind::Authorize, Fault::Unavailable);
+    let (id, outcome) = checkout(&shop, 9, test_tokens::APPROVE).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = shop.runner.deadlines().clone();
+    let (s1, s2) = (stopped.clone(), stopped);
+    let scheduling = tokio::spawn(async move { scheduler.run(s1).await.unwrap() });
+    let runner = shop.runner.clone();
+    let running = tokio::spawn(async move { runner.run(s2).await.unwrap() });
+
+    // Sixteen minutes later (on the clock the deadline is read against).
+    shop.clock.advance(chrono::Duration::minutes(16));
+    let mut ended = None;
+    for _ in 0..500 {
+        ended = shop.runner.state(&id).await.unwrap().outcome;
+        if ended.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    scheduling.await.unwrap();
+    running.await.unwrap();
+    assert_eq!(ended, Some(CheckoutOutcome::Cancelled));
+    assert_eq!(order(&shop, &id).await.status(), OrderStatus::Cancelled);
+    for s in ["A", "B"] {
+        let level = stock(&shop, s).await;
+        assert_eq!((level.available(), level.reserved()), (10, 0), "{s}");
+    }
 }
