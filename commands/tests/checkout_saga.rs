@@ -62,6 +62,26 @@ async fn shop(a: u32, b: u32) -> Shop {
 
 /// Places order `o<n>` (2 × A and 1 × B at 10.00 each) and starts its checkout.
 async fn checkout(shop: &Shop, n: u32, token: &str) -> (OrderId, Result<CheckoutOutcome, String>) {
+    let lines = vec![
+        CheckoutLine {
+            sku: sku("A"),
+            quantity: 2,
+        },
+        CheckoutLine {
+            sku: sku("B"),
+            quantity: 1,
+        },
+    ];
+    checkout_of(shop, n, token, lines).await
+}
+
+/// Places order `o<n>` for `lines` (10.00 a unit) and starts its checkout.
+async fn checkout_of(
+    shop: &Shop,
+    n: u32,
+    token: &str,
+    lines: Vec<CheckoutLine>,
+) -> (OrderId, Result<CheckoutOutcome, String>) {
     let order_id = OrderId::new(format!("o{n}")).unwrap();
     let address = Box::new(Address {
         name: "Alice Example".into(),
@@ -73,6 +93,8 @@ async fn checkout(shop: &Shop, n: u32, token: &str) -> (OrderId, Result<Checkout
         country: "DE".into(),
     });
     let product = ProductId::new("p1").unwrap();
+    let units: u32 = lines.iter().map(|l| l.quantity).sum();
+    let total = eur(1_000 * i64::from(units));
     let orders = handler::<Order>(shop.store.clone());
     orders
         .handle(
@@ -81,12 +103,15 @@ async fn checkout(shop: &Shop, n: u32, token: &str) -> (OrderId, Result<Checkout
                 order_id: order_id.clone(),
                 customer_id: None,
                 cart_id: None,
-                lines: vec![
-                    OrderLine::new(sku("A"), product.clone(), 2, eur(1_000)).unwrap(),
-                    OrderLine::new(sku("B"), product, 1, eur(1_000)).unwrap(),
-                ],
+                lines: lines
+                    .iter()
+                    .map(|l| {
+                        OrderLine::new(l.sku.clone(), product.clone(), l.quantity, eur(1_000))
+                            .unwrap()
+                    })
+                    .collect(),
                 currency: Currency::EUR,
-                totals: Totals::from_parts(eur(3_000), eur(0), eur(0), eur(0)).unwrap(),
+                totals: Totals::from_parts(total, eur(0), eur(0), eur(0)).unwrap(),
                 shipping_address: address.clone(),
                 billing_address: address,
                 promo_code: None,
@@ -95,23 +120,13 @@ async fn checkout(shop: &Shop, n: u32, token: &str) -> (OrderId, Result<Checkout
         )
         .await
         .unwrap();
-    let lines = vec![
-        CheckoutLine {
-            sku: sku("A"),
-            quantity: 2,
-        },
-        CheckoutLine {
-            sku: sku("B"),
-            quantity: 1,
-        },
-    ];
     let outcome = shop
         .runner
         .start(
             &order_id,
             &PaymentId::new(format!("pay-o{n}")).unwrap(),
             lines,
-            eur(3_000),
+            total,
             token,
         )
         .await;
@@ -287,4 +302,60 @@ async fn the_expiry_deadline_fires_and_the_runner_compensates() {
         let level = stock(&shop, s).await;
         assert_eq!((level.available(), level.reserved()), (10, 0), "{s}");
     }
+}
+
+#[tokio::test]
+async fn a_thousand_checkouts_race_for_three_hundred_units() {
+    let shop = Arc::new(shop(0, 0).await);
+    let hot = sku("HOT");
+    receive(&handler::<Inventory>(shop.store.clone()), &hot, 300).await;
+    let buyers: Vec<_> = (0..1_000u32)
+        .map(|n| {
+            let (shop, hot) = (shop.clone(), hot.clone());
+            tokio::spawn(async move {
+                // One card in five is declined.
+                let token = if n % 5 == 0 {
+                    test_tokens::DECLINE
+                } else {
+                    test_tokens::APPROVE
+                };
+                let line = CheckoutLine {
+                    sku: hot,
+                    quantity: 1,
+                };
+                checkout_of(&shop, 1_000 + n, token, vec![line]).await
+            })
+        })
+        .collect();
+    let mut confirmed = 0u64;
+    for buyer in buyers {
+        let (id, outcome) = buyer.await.unwrap();
+        let status = order(&shop, &id).await.status();
+        match outcome {
+            Ok(CheckoutOutcome::Confirmed) => {
+                confirmed += 1;
+                assert_eq!(status, OrderStatus::Confirmed, "{id}");
+                assert_eq!(shop.gateway.ledger().authorizations_of(&id), 1, "{id}");
+            }
+            Ok(CheckoutOutcome::Cancelled) => assert_eq!(status, OrderStatus::Cancelled, "{id}"),
+            Ok(CheckoutOutcome::PaymentFailed) => {
+                assert_eq!(status, OrderStatus::PaymentFailed, "{id}");
+            }
+            Err(e) => panic!("{id} did not end: {e}"),
+        }
+    }
+    let level = stock(&shop, "HOT").await;
+    // Every unit is sold or back on the shelf; nothing is left reserved; sold = confirmed.
+    assert_eq!(level.reserved(), 0);
+    assert_eq!(level.committed(), confirmed);
+    assert_eq!(level.available() + level.committed(), 300);
+    assert!(confirmed > 0);
+    let charged: i64 = shop
+        .gateway
+        .ledger()
+        .charges
+        .iter()
+        .map(|c| c.captured)
+        .sum();
+    assert_eq!(charged, 1_000 * confirmed as i64);
 }
