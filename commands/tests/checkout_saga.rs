@@ -82,6 +82,26 @@ async fn checkout_of(
     token: &str,
     lines: Vec<CheckoutLine>,
 ) -> (OrderId, Result<CheckoutOutcome, String>) {
+    let (order_id, total) = place(&shop.store, n, &lines).await;
+    let outcome = shop
+        .runner
+        .start(
+            &order_id,
+            &PaymentId::new(format!("pay-o{n}")).unwrap(),
+            lines,
+            total,
+            token,
+        )
+        .await;
+    let outcome = match outcome {
+        Ok(state) => state.outcome.ok_or_else(|| "not ended".to_owned()),
+        Err(e) => Err(e.to_string()),
+    };
+    (order_id, outcome)
+}
+
+/// Places order `o<n>` for `lines` at 10.00 a unit; returns its id and total.
+async fn place(store: &Arc<dyn EventStore>, n: u32, lines: &[CheckoutLine]) -> (OrderId, Money) {
     let order_id = OrderId::new(format!("o{n}")).unwrap();
     let address = Box::new(Address {
         name: "Alice Example".into(),
@@ -95,7 +115,7 @@ async fn checkout_of(
     let product = ProductId::new("p1").unwrap();
     let units: u32 = lines.iter().map(|l| l.quantity).sum();
     let total = eur(1_000 * i64::from(units));
-    let orders = handler::<Order>(shop.store.clone());
+    let orders = handler::<Order>(store.clone());
     orders
         .handle(
             &order_id,
@@ -120,21 +140,7 @@ async fn checkout_of(
         )
         .await
         .unwrap();
-    let outcome = shop
-        .runner
-        .start(
-            &order_id,
-            &PaymentId::new(format!("pay-o{n}")).unwrap(),
-            lines,
-            total,
-            token,
-        )
-        .await;
-    let outcome = match outcome {
-        Ok(state) => state.outcome.ok_or_else(|| "not ended".to_owned()),
-        Err(e) => Err(e.to_string()),
-    };
-    (order_id, outcome)
+    (order_id, total)
 }
 
 async fn fold<A: Aggregate>(store: &Arc<dyn EventStore>, stream: String) -> A::State {
@@ -358,4 +364,129 @@ async fn a_thousand_checkouts_race_for_three_hundred_units() {
         .map(|c| c.captured)
         .sum();
     assert_eq!(charged, 1_000 * confirmed as i64);
+}
+
+/// One crash run: the process dies at its `k`th append of the checkout (that append written,
+/// its answer lost); a new runner resumes. Returns the saga's outcome, or `None` when the first
+/// runner had already finished before append `k`.
+async fn crash_run(token: &str, k: u64) -> Option<CheckoutOutcome> {
+    use std::sync::atomic::Ordering;
+    let (inner, _dir) = sqlite_store().await;
+    let inventory = handler::<Inventory>(inner.clone());
+    receive(&inventory, &sku("A"), 10).await;
+    receive(&inventory, &sku("B"), 10).await;
+    let lines = vec![
+        CheckoutLine {
+            sku: sku("A"),
+            quantity: 2,
+        },
+        CheckoutLine {
+            sku: sku("B"),
+            quantity: 1,
+        },
+    ];
+    let (order_id, total) = place(&inner, 1, &lines).await;
+    let gateway = Arc::new(SandboxGateway::new(SandboxConfig {
+        latency: Duration::ZERO,
+        slow_latency: Duration::from_millis(5),
+        timeout: Duration::from_millis(5),
+    }));
+    let clock = Arc::new(ManualClock::new(t0()));
+    let crashing = support::store::Instrumented::new(inner.clone());
+    crashing.crash_at.store(k, Ordering::SeqCst);
+    let store: Arc<dyn EventStore> = crashing.clone();
+    let first = CheckoutRunner::new(
+        store,
+        clock.clone(),
+        gateway.clone(),
+        HandlerConfig::default(),
+    );
+    let payment_id = PaymentId::new("pay-o1").unwrap();
+    let finished = first
+        .start(&order_id, &payment_id, lines, total, token)
+        .await
+        .ok()
+        .and_then(|s| s.outcome);
+    if finished.is_some() && crashing.appends.load(Ordering::SeqCst) < k {
+        return None;
+    }
+
+    // The restarted process: a new runner over the same store and the same provider.
+    let second = CheckoutRunner::new(
+        inner.clone(),
+        clock,
+        gateway.clone(),
+        HandlerConfig::default(),
+    );
+    second.resume().await.unwrap();
+    let state = second.state(&order_id).await.unwrap();
+    let outcome = state
+        .outcome
+        .clone()
+        .unwrap_or_else(|| panic!("crash at {k}: not ended: {state:?}"));
+
+    // Never charged twice; stock conserved and nothing left reserved; order and payment agree.
+    let ledger = gateway.ledger();
+    assert!(ledger.authorizations_of(&order_id) <= 1, "crash at {k}");
+    let status = fold::<Order>(&inner, "order-o1".into()).await.status();
+    for (s, units) in [("A", 2), ("B", 1)] {
+        let level = fold::<Inventory>(&inner, format!("inventory-{s}")).await;
+        assert_eq!(level.reserved(), 0, "crash at {k}: {s} reserved");
+        assert_eq!(
+            level.available() + level.committed(),
+            10,
+            "crash at {k}: {s}"
+        );
+        let sold = if outcome == CheckoutOutcome::Confirmed {
+            units
+        } else {
+            0
+        };
+        assert_eq!(level.committed(), sold, "crash at {k}: {s} sold");
+    }
+    let charge = ledger.charges.first();
+    match outcome {
+        CheckoutOutcome::Confirmed => {
+            assert_eq!(status, OrderStatus::Confirmed, "crash at {k}");
+            assert_eq!(charge.map(|c| c.captured), Some(3_000), "crash at {k}");
+        }
+        CheckoutOutcome::PaymentFailed => {
+            assert_eq!(status, OrderStatus::PaymentFailed, "crash at {k}");
+            assert!(charge.is_none(), "crash at {k}");
+        }
+        CheckoutOutcome::Cancelled => {
+            assert_eq!(status, OrderStatus::Cancelled, "crash at {k}");
+            assert!(
+                charge.is_none_or(|c| c.voided && c.captured == 0),
+                "crash at {k}"
+            );
+        }
+    }
+    Some(outcome)
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_is_resumed_to_a_clean_end() {
+    for (token, expected) in [
+        (test_tokens::APPROVE, CheckoutOutcome::Confirmed),
+        (test_tokens::DECLINE, CheckoutOutcome::PaymentFailed),
+        (
+            test_tokens::TIMEOUT_AFTER_CHARGE,
+            CheckoutOutcome::Confirmed,
+        ),
+    ] {
+        let mut crashes = 0;
+        for k in 1..200 {
+            match crash_run(token, k).await {
+                Some(outcome) => {
+                    assert_eq!(outcome, expected, "{token}, crash at append {k}");
+                    crashes += 1;
+                }
+                // Every append of the checkout has had its crash.
+                None => break,
+            }
+        }
+        eprintln!("{token}: {crashes} crash points, each resumed to {expected:?}");
+        assert!(crashes >= 10, "{token}: only {crashes} crash points");
+    }
 }

@@ -26,6 +26,9 @@ pub struct Instrumented {
     /// How many of the next appends find another writer's event in their way.
     pub interfere: AtomicU32,
     pub foreign: Mutex<Option<Foreign>>,
+    /// The append (counting from 1) at which the process "dies": that append is written but its
+    /// acknowledgement is lost, and every later one fails. 0: never.
+    pub crash_at: AtomicU64,
 }
 
 impl Instrumented {
@@ -37,6 +40,7 @@ impl Instrumented {
             appends: AtomicU64::new(0),
             interfere: AtomicU32::new(0),
             foreign: Mutex::new(None),
+            crash_at: AtomicU64::new(0),
         })
     }
 
@@ -63,7 +67,17 @@ impl EventStore for Instrumented {
         expected: ExpectedRevision,
         events: Vec<EventData>,
     ) -> Result<AppendResult> {
-        self.appends.fetch_add(1, Ordering::SeqCst);
+        let n = self.appends.fetch_add(1, Ordering::SeqCst) + 1;
+        let crash_at = self.crash_at.load(Ordering::SeqCst);
+        if crash_at != 0 && n >= crash_at {
+            if n == crash_at {
+                // Written, but the answer never arrives.
+                let _ = self.inner.append(stream, expected, events).await;
+            }
+            return Err(shop_eventstore::Error::backend(anyhow::anyhow!(
+                "the process crashed (append {n})"
+            )));
+        }
         let delay = *self.append_delay.lock().unwrap();
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
