@@ -28,6 +28,9 @@ pub enum Bench {
     Eventstore(shop_eventstore::bench::BenchOptions),
     /// A flash sale on one SKU through the command handler, on SQLite and Postgres.
     FlashSale(shop_commands::bench::FlashSaleOptions),
+    /// End-to-end checkouts through the saga (5 % declines, 1 % gateway timeouts), on SQLite and
+    /// Postgres.
+    Checkout(shop_commands::checkout_bench::CheckoutBenchOptions),
     /// Rebuild throughput of all read models and projection lag, on SQLite and Postgres.
     Projections(shop_projections::bench::ProjectionBenchOptions),
     /// Search latency (typo queries with facets) and indexing speed, on Tantivy (and Meilisearch

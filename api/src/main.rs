@@ -27,6 +27,9 @@ async fn main() {
         }
         Command::Bench(Bench::Eventstore(options)) => shop_eventstore::bench::run(options).await,
         Command::Bench(Bench::FlashSale(options)) => shop_commands::bench::run(options).await,
+        Command::Bench(Bench::Checkout(options)) => {
+            shop_commands::checkout_bench::run(options).await
+        }
         Command::Bench(Bench::Projections(options)) => shop_projections::bench::run(options).await,
         Command::Bench(Bench::Search(options)) => {
             shop_projections::search::bench::run(options).await

@@ -13,6 +13,7 @@ pub mod bench;
 mod cache;
 mod carts;
 pub mod checkout;
+pub mod checkout_bench;
 mod clock;
 pub mod codec;
 mod config;

@@ -30,9 +30,14 @@ struct Shop {
     _dir: tempfile::TempDir,
 }
 
-/// A shop with `a` units of SKU A and `b` of SKU B.
+/// A shop with `a` units of SKU A and `b` of SKU B, on the embedded store.
 async fn shop(a: u32, b: u32) -> Shop {
     let (store, dir) = sqlite_store().await;
+    shop_on(store, dir, a, b).await
+}
+
+/// The same on `store`.
+async fn shop_on(store: Arc<dyn EventStore>, dir: tempfile::TempDir, a: u32, b: u32) -> Shop {
     let inventory = handler::<Inventory>(store.clone());
     for (s, n) in [("A", a), ("B", b)] {
         if n > 0 {
@@ -489,4 +494,58 @@ async fn a_crash_after_any_step_is_resumed_to_a_clean_end() {
         eprintln!("{token}: {crashes} crash points, each resumed to {expected:?}");
         assert!(crashes >= 10, "{token}: only {crashes} crash points");
     }
+}
+
+/// The main paths and the race on Postgres (events in a fresh schema).
+#[tokio::test]
+async fn the_saga_on_postgres() {
+    let Some((store, _)) = postgres_pair("checkout").await else {
+        return;
+    };
+    let shop = shop_on(store, tempfile::tempdir().unwrap(), 10, 10).await;
+    let (id, outcome) = checkout(&shop, 1, test_tokens::APPROVE).await;
+    assert_eq!(outcome, Ok(CheckoutOutcome::Confirmed));
+    assert_eq!(shop.gateway.ledger().authorizations_of(&id), 1);
+    let (id, outcome) = checkout(&shop, 2, test_tokens::DECLINE).await;
+    assert_eq!(outcome, Ok(CheckoutOutcome::PaymentFailed));
+    assert_eq!(order(&shop, &id).await.status(), OrderStatus::PaymentFailed);
+    let (_, outcome) = checkout(&shop, 3, test_tokens::TIMEOUT_BEFORE_CHARGE).await;
+    assert_eq!(outcome, Ok(CheckoutOutcome::Confirmed));
+    // 2 × A for each of the two confirmed orders.
+    let a = stock(&shop, "A").await;
+    assert_eq!((a.available(), a.reserved(), a.committed()), (6, 0, 4));
+
+    // 200 checkouts race for 60 units of one SKU.
+    let shop = Arc::new(shop);
+    receive(&handler::<Inventory>(shop.store.clone()), &sku("HOT"), 60).await;
+    let buyers: Vec<_> = (0..200u32)
+        .map(|n| {
+            let shop = shop.clone();
+            tokio::spawn(async move {
+                let token = if n % 5 == 0 {
+                    test_tokens::DECLINE
+                } else {
+                    test_tokens::APPROVE
+                };
+                let line = CheckoutLine {
+                    sku: sku("HOT"),
+                    quantity: 1,
+                };
+                checkout_of(&shop, 100 + n, token, vec![line]).await
+            })
+        })
+        .collect();
+    let mut confirmed = 0u64;
+    for buyer in buyers {
+        let (id, outcome) = buyer.await.unwrap();
+        match outcome {
+            Ok(CheckoutOutcome::Confirmed) => confirmed += 1,
+            Ok(_) => {}
+            Err(e) => panic!("{id} did not end: {e}"),
+        }
+    }
+    let hot = stock(&shop, "HOT").await;
+    assert_eq!(hot.reserved(), 0);
+    assert_eq!(hot.committed(), confirmed);
+    assert_eq!(hot.available() + hot.committed(), 60);
 }

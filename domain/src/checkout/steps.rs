@@ -405,15 +405,20 @@ pub(super) fn decide(
                 return Err(out_of_order("a confirmation", state));
             }
         }
+        // Commits and captures are only asked while not compensating. One done in a crash
+        // window before the compensation began, and noted after it, is refused: undoing it
+        // (restock, refund) is the cancellation path of a confirmed order, not built yet.
         C::NoteCommitted { sku } => match line(sku)? {
-            LineStatus::Reserved if state.order_confirmed => {
+            LineStatus::Reserved if state.order_confirmed && state.compensating.is_none() => {
                 vec![E::LineCommitted { sku: sku.clone() }]
             }
             LineStatus::Committed => vec![],
             _ => return Err(out_of_order("a commit", state)),
         },
         C::NoteCaptured => match &state.payment {
-            PaymentProgress::Authorized { .. } if state.order_confirmed => {
+            PaymentProgress::Authorized { .. }
+                if state.order_confirmed && state.compensating.is_none() =>
+            {
                 vec![E::PaymentCaptured {}]
             }
             PaymentProgress::Captured { .. } => vec![],
