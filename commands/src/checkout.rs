@@ -158,6 +158,38 @@ impl CheckoutRunner {
         self.drive(order_id).await
     }
 
+    /// An operator's retry of a saga that stopped (a gateway outage, a store failure): drives it
+    /// again. Asking twice asks nothing new.
+    pub async fn retry(&self, order_id: &OrderId) -> Result<CheckoutState, CheckoutError> {
+        self.drive(order_id).await
+    }
+
+    /// An operator's order to compensate a saga that is not confirmed: recorded on the saga with
+    /// the operator as actor, then driven (release, void, cancel with the operator's note).
+    pub async fn force_compensate(
+        &self,
+        order_id: &OrderId,
+        note: &str,
+        operator: Actor,
+    ) -> Result<CheckoutState, CheckoutError> {
+        let command = Command::new(
+            Uuid::new_v4(),
+            CheckoutCommand::ForceCompensate {
+                note: note.to_owned(),
+            },
+            operator,
+        );
+        self.checkouts
+            .handle(order_id, command)
+            .await
+            .map_err(|e| CheckoutError::Step {
+                order_id: order_id.clone(),
+                step: "force-compensate".into(),
+                error: e.to_string(),
+            })?;
+        self.drive(order_id).await
+    }
+
     /// Notes that the checkout's expiry fired, and drives on.
     pub async fn expire(&self, order_id: &OrderId) -> Result<CheckoutState, CheckoutError> {
         self.note(order_id, "expired", "", CheckoutCommand::NoteExpired)

@@ -549,3 +549,54 @@ async fn the_saga_on_postgres() {
     assert_eq!(hot.committed(), confirmed);
     assert_eq!(hot.available() + hot.committed(), 60);
 }
+
+#[tokio::test]
+async fn an_operator_compensates_a_stopped_checkout_and_is_recorded_as_its_actor() {
+    let shop = shop(10, 10).await;
+    shop.gateway
+        .inject(OperationKind::Authorize, Fault::Unavailable);
+    let (id, outcome) = checkout(&shop, 11, test_tokens::APPROVE).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    let operator = shop_eventstore::Actor::new("admin", "ops-7");
+    let state = shop
+        .runner
+        .force_compensate(&id, "customer called: cancel it", operator)
+        .await
+        .unwrap();
+    assert_eq!(state.outcome, Some(CheckoutOutcome::Cancelled));
+    assert_eq!(order(&shop, &id).await.status(), OrderStatus::Cancelled);
+    assert_eq!(stock(&shop, "A").await.reserved(), 0);
+    // The order is on the saga's stream, with the operator as actor.
+    let stream = StreamName::new(format!("checkout-{id}")).unwrap();
+    let events = shop
+        .store
+        .read_stream(&stream, ReadStream::forwards())
+        .await
+        .unwrap();
+    let forced = events
+        .iter()
+        .find(|e| e.event_type == "checkout.CompensationStarted.v1")
+        .expect("the compensation is recorded");
+    assert_eq!(
+        (
+            forced.metadata.actor.kind.as_str(),
+            forced.metadata.actor.id.as_str()
+        ),
+        ("admin", "ops-7")
+    );
+    // A confirmed checkout cannot be force-compensated; a retry of it asks nothing new.
+    let (done, outcome) = checkout(&shop, 12, test_tokens::APPROVE).await;
+    assert_eq!(outcome, Ok(CheckoutOutcome::Confirmed));
+    let refused = shop
+        .runner
+        .force_compensate(
+            &done,
+            "too late",
+            shop_eventstore::Actor::new("admin", "ops-7"),
+        )
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    let calls = shop.gateway.ledger().calls;
+    shop.runner.retry(&done).await.unwrap();
+    assert_eq!(shop.gateway.ledger().calls, calls);
+}
