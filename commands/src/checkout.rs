@@ -64,7 +64,7 @@ pub enum CheckoutError {
         error: String,
     },
     /// The gateway could not be reached: drive again later (same keys).
-    #[error("checkout {order_id}: the payment gateway failed: {0}", order_id = .0)]
+    #[error("checkout {0}: the payment gateway failed: {1}")]
     Gateway(OrderId, GatewayError),
     /// The saga did not settle within the rounds allowed: a bug; it is reported as stuck.
     #[error("checkout {0} did not settle")]

@@ -600,3 +600,15 @@ async fn an_operator_compensates_a_stopped_checkout_and_is_recorded_as_its_actor
     shop.runner.retry(&done).await.unwrap();
     assert_eq!(shop.gateway.ledger().calls, calls);
 }
+
+#[test]
+fn a_gateway_failure_says_which_checkout_and_why() {
+    let error = shop_commands::checkout::CheckoutError::Gateway(
+        OrderId::new("o42").unwrap(),
+        shop_commands::gateway::GatewayError::Unavailable("connection refused".into()),
+    );
+    assert_eq!(
+        error.to_string(),
+        "checkout o42: the payment gateway failed: the payment gateway is unavailable: connection refused"
+    );
+}
