@@ -15,7 +15,9 @@
 //! backoff and a "stuck" status, and a checkpoint for `run` (it reads the deadline category from
 //! the start).
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use shop_domain::checkout::{
@@ -42,6 +44,11 @@ use crate::{Clock, Command, CommandError, CommandHandler, HandlerConfig, codec};
 
 /// Names the ids of the saga's commands.
 const SAGA_NAMESPACE: Uuid = Uuid::from_u128(0x3c6e_0b1f_5d2a_4e8c_a7b9_1c2d_3e4f_5a6b);
+
+/// How often [`CheckoutRunner::run`] tries a failed compensation again.
+pub const RETRY_EVERY: Duration = Duration::from_secs(1);
+/// Failed attempts after which a compensation is reported as stuck.
+pub const STUCK_AFTER: u32 = 10;
 
 /// The purpose of a checkout's expiry deadline.
 pub const EXPIRY_PURPOSE: &str = "checkout.expiry";
@@ -254,12 +261,36 @@ impl CheckoutRunner {
             after: None,
             filter: AllFilter::category(Deadline::CATEGORY),
         });
+        // Expired checkouts whose compensation failed (the store, the gateway): tried again
+        // every `RETRY_EVERY`, and reported as stuck after `STUCK_AFTER` attempts.
+        let mut failing: HashMap<OrderId, u32> = HashMap::new();
+        let mut retries = tokio::time::interval(RETRY_EVERY);
+        retries.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if *stop.borrow() {
                 return Ok(());
             }
             let next = tokio::select! {
                 _ = stop.changed() => continue,
+                _ = retries.tick(), if !failing.is_empty() => {
+                    let ids: Vec<OrderId> = failing.keys().cloned().collect();
+                    for order_id in ids {
+                        match self.expire(&order_id).await {
+                            Ok(_) => {
+                                failing.remove(&order_id);
+                            }
+                            Err(e) => {
+                                let attempts = failing.entry(order_id.clone()).or_default();
+                                *attempts += 1;
+                                if *attempts == STUCK_AFTER {
+                                    tracing::error!(%order_id, error = %e, attempts = *attempts,
+                                        "checkout stuck: its compensation keeps failing; still retrying");
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
                 next = events.next() => next,
             };
             let Some(recorded) = next else {
@@ -279,7 +310,8 @@ impl CheckoutRunner {
             if let Some(order_id) = order
                 && let Err(e) = self.expire(&order_id).await
             {
-                tracing::warn!(%order_id, error = %e, "compensating an expired checkout failed");
+                tracing::warn!(%order_id, error = %e, "compensating an expired checkout failed; will retry");
+                failing.insert(order_id, 1);
             }
         }
     }

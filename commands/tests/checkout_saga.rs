@@ -612,3 +612,47 @@ fn a_gateway_failure_says_which_checkout_and_why() {
         "checkout o42: the payment gateway failed: the payment gateway is unavailable: connection refused"
     );
 }
+
+#[tokio::test]
+async fn a_compensation_that_fails_is_retried_until_it_succeeds() {
+    use std::sync::atomic::Ordering;
+    let (inner, _dir) = sqlite_store().await;
+    let flaky = support::store::Instrumented::new(inner.clone());
+    let store: Arc<dyn EventStore> = flaky.clone();
+    let shop = shop_on(store, tempfile::tempdir().unwrap(), 10, 10).await;
+    shop.gateway
+        .inject(OperationKind::Authorize, Fault::Unavailable);
+    let (id, outcome) = checkout(&shop, 13, test_tokens::APPROVE).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = shop.runner.deadlines().clone();
+    let (s1, s2) = (stopped.clone(), stopped);
+    let scheduling = tokio::spawn(async move { scheduler.run(s1).await.unwrap() });
+    let runner = shop.runner.clone();
+    let running = tokio::spawn(async move { runner.run(s2).await.unwrap() });
+    // The saga's stream is unwritable for a while: the compensation's first attempts fail
+    // (the command handler's own retries included), and the runner must try again later.
+    *flaky.fail_prefix.lock().unwrap() = "checkout-".into();
+    flaky.fail_next.store(12, Ordering::SeqCst);
+    shop.clock.advance(chrono::Duration::minutes(16));
+    let mut ended = None;
+    for _ in 0..500 {
+        ended = shop.runner.state(&id).await.unwrap().outcome;
+        if ended.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    scheduling.await.unwrap();
+    running.await.unwrap();
+    assert_eq!(
+        flaky.fail_next.load(Ordering::SeqCst),
+        0,
+        "the outage was not hit"
+    );
+    assert_eq!(ended, Some(CheckoutOutcome::Cancelled));
+    let a = stock(&shop, "A").await;
+    assert_eq!((a.available(), a.reserved()), (10, 0));
+}

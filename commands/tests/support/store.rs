@@ -29,6 +29,10 @@ pub struct Instrumented {
     /// The append (counting from 1) at which the process "dies": that append is written but its
     /// acknowledgement is lost, and every later one fails. 0: never.
     pub crash_at: AtomicU64,
+    /// How many of the next appends (to streams starting with `fail_prefix`) fail without
+    /// writing anything: a passing outage.
+    pub fail_next: AtomicU32,
+    pub fail_prefix: Mutex<String>,
 }
 
 impl Instrumented {
@@ -41,6 +45,8 @@ impl Instrumented {
             interfere: AtomicU32::new(0),
             foreign: Mutex::new(None),
             crash_at: AtomicU64::new(0),
+            fail_next: AtomicU32::new(0),
+            fail_prefix: Mutex::new(String::new()),
         })
     }
 
@@ -76,6 +82,17 @@ impl EventStore for Instrumented {
             }
             return Err(shop_eventstore::Error::backend(anyhow::anyhow!(
                 "the process crashed (append {n})"
+            )));
+        }
+        let prefix = self.fail_prefix.lock().unwrap().clone();
+        if stream.as_str().starts_with(&prefix)
+            && self
+                .fail_next
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            return Err(shop_eventstore::Error::backend(anyhow::anyhow!(
+                "the store is unavailable"
             )));
         }
         let delay = *self.append_delay.lock().unwrap();
