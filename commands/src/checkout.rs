@@ -109,6 +109,23 @@ fn actor() -> Actor {
     Actor::system("checkout-saga")
 }
 
+/// The reference of an approved capture or void. A provider declines these only for a request
+/// it finds wrong, so a decline is an error, like a failed call.
+fn approved(
+    order_id: &OrderId,
+    what: &str,
+    answer: Result<GatewayOutcome, GatewayError>,
+) -> Result<String, CheckoutError> {
+    match answer {
+        Ok(GatewayOutcome::Approved { reference, .. }) => Ok(reference),
+        Ok(GatewayOutcome::Declined { code, .. }) => Err(CheckoutError::Gateway(
+            order_id.clone(),
+            GatewayError::Invalid(format!("{what} declined: {code}")),
+        )),
+        Err(e) => Err(CheckoutError::Gateway(order_id.clone(), e)),
+    }
+}
+
 /// The expiry deadline of a checkout.
 pub fn expiry_deadline(order_id: &OrderId) -> DeadlineId {
     DeadlineId::new(format!("checkout-{order_id}.expiry")).expect("an order id makes a deadline id")
@@ -161,7 +178,7 @@ impl CheckoutRunner {
             amount,
             method_token: method_token.to_owned(),
         };
-        self.note(order_id, "start", "", start).await?;
+        self.note(order_id, "start", start).await?;
         self.drive(order_id).await
     }
 
@@ -199,7 +216,7 @@ impl CheckoutRunner {
 
     /// Notes that the checkout's expiry fired, and drives on.
     pub async fn expire(&self, order_id: &OrderId) -> Result<CheckoutState, CheckoutError> {
-        self.note(order_id, "expired", "", CheckoutCommand::NoteExpired)
+        self.note(order_id, "expired", CheckoutCommand::NoteExpired)
             .await?;
         self.drive(order_id).await
     }
@@ -368,7 +385,6 @@ impl CheckoutRunner {
         &self,
         order_id: &OrderId,
         step: &str,
-        _detail: &str,
         note: CheckoutCommand,
     ) -> Result<(), CheckoutError> {
         let id = Uuid::new_v4();
@@ -386,8 +402,33 @@ impl CheckoutRunner {
         }
     }
 
-    /// Handles `command` on `handler`; a rejection is returned, anything else is an error.
+    /// Handles `command` on `handler`. A refusal is an error: the saga notes only what happened.
     async fn ask<A: Aggregate>(
+        &self,
+        handler: &CommandHandler<A>,
+        id: &A::Id,
+        order_id: &OrderId,
+        step: &str,
+        detail: &str,
+        body: A::Command,
+    ) -> Result<(), CheckoutError> {
+        match self
+            .ask_or_refused(handler, id, order_id, step, detail, body)
+            .await?
+        {
+            Ok(()) => Ok(()),
+            Err(rejection) => Err(CheckoutError::Step {
+                order_id: order_id.clone(),
+                step: step.to_owned(),
+                error: format!("refused: {rejection}"),
+            }),
+        }
+    }
+
+    /// Handles `command` on `handler`; a refusal is returned (for the steps where it has a
+    /// meaning: out of stock, nothing left to release, an order already closed), anything else
+    /// is an error.
+    async fn ask_or_refused<A: Aggregate>(
         &self,
         handler: &CommandHandler<A>,
         id: &A::Id,
@@ -442,20 +483,18 @@ impl CheckoutRunner {
                     gateway_reference: reference.clone(),
                     amount,
                 };
-                let _ = self
-                    .ask(
-                        &self.payments,
-                        &payment_id,
-                        order_id,
-                        "record-authorization",
-                        key,
-                        record,
-                    )
-                    .await?;
+                self.ask(
+                    &self.payments,
+                    &payment_id,
+                    order_id,
+                    "record-authorization",
+                    key,
+                    record,
+                )
+                .await?;
                 self.note(
                     order_id,
                     "authorized",
-                    key,
                     CheckoutCommand::NoteAuthorized { reference },
                 )
                 .await
@@ -467,23 +506,17 @@ impl CheckoutRunner {
                     code: code.clone(),
                     message,
                 };
-                let _ = self
-                    .ask(
-                        &self.payments,
-                        &payment_id,
-                        order_id,
-                        "record-decline",
-                        key,
-                        record,
-                    )
-                    .await?;
-                self.note(
+                self.ask(
+                    &self.payments,
+                    &payment_id,
                     order_id,
-                    "declined",
+                    "record-decline",
                     key,
-                    CheckoutCommand::NoteDeclined { code },
+                    record,
                 )
-                .await
+                .await?;
+                self.note(order_id, "declined", CheckoutCommand::NoteDeclined { code })
+                    .await
             }
         }
     }
@@ -513,7 +546,7 @@ impl CheckoutRunner {
                         step: "schedule-expiry".into(),
                         error: e.to_string(),
                     })?;
-                self.note(order_id, "expiry-scheduled", "", N::NoteExpiryScheduled)
+                self.note(order_id, "expiry-scheduled", N::NoteExpiryScheduled)
                     .await
             }
             Step::Reserve {
@@ -528,7 +561,7 @@ impl CheckoutRunner {
                     expires_at: Some(expires_at),
                 };
                 let answer = self
-                    .ask(
+                    .ask_or_refused(
                         &self.inventory,
                         &sku,
                         order_id,
@@ -542,7 +575,7 @@ impl CheckoutRunner {
                     Ok(()) => N::NoteReserved { sku: sku.clone() },
                     Err(_) => N::NoteOutOfStock { sku: sku.clone() },
                 };
-                self.note(order_id, "reserve", sku.as_str(), note).await
+                self.note(order_id, "reserve", note).await
             }
             Step::Release { sku } => {
                 let release = InventoryCommand::ReleaseReservation {
@@ -557,7 +590,7 @@ impl CheckoutRunner {
                 };
                 // A refusal means nothing is held for the order: released all the same.
                 let _ = self
-                    .ask(
+                    .ask_or_refused(
                         &self.inventory,
                         &sku,
                         order_id,
@@ -566,13 +599,8 @@ impl CheckoutRunner {
                         release,
                     )
                     .await?;
-                self.note(
-                    order_id,
-                    "release",
-                    sku.as_str(),
-                    N::NoteReleased { sku: sku.clone() },
-                )
-                .await
+                self.note(order_id, "release", N::NoteReleased { sku: sku.clone() })
+                    .await
             }
             Step::RequestPayment {
                 idempotency_key,
@@ -585,16 +613,15 @@ impl CheckoutRunner {
                     order_id: order_id.clone(),
                     payment_id: payment_id.clone(),
                 };
-                let _ = self
-                    .ask(
-                        &self.orders,
-                        order_id,
-                        order_id,
-                        "payment-pending",
-                        "",
-                        pending,
-                    )
-                    .await?;
+                self.ask(
+                    &self.orders,
+                    order_id,
+                    order_id,
+                    "payment-pending",
+                    "",
+                    pending,
+                )
+                .await?;
                 let request = PaymentCommand::RequestAuthorization {
                     payment_id: payment_id.clone(),
                     order_id: order_id.clone(),
@@ -602,23 +629,17 @@ impl CheckoutRunner {
                     method_token,
                     idempotency_key: idempotency_key.clone(),
                 };
-                let _ = self
-                    .ask(
-                        &self.payments,
-                        &payment_id,
-                        order_id,
-                        "request-authorization",
-                        &idempotency_key,
-                        request,
-                    )
-                    .await?;
-                self.note(
+                self.ask(
+                    &self.payments,
+                    &payment_id,
                     order_id,
-                    "payment-requested",
+                    "request-authorization",
                     &idempotency_key,
-                    N::NotePaymentRequested,
+                    request,
                 )
-                .await
+                .await?;
+                self.note(order_id, "payment-requested", N::NotePaymentRequested)
+                    .await
             }
             Step::Authorize { idempotency_key } => {
                 let request = AuthorizeRequest {
@@ -639,23 +660,17 @@ impl CheckoutRunner {
                             idempotency_key: idempotency_key.clone(),
                             detail,
                         };
-                        let _ = self
-                            .ask(
-                                &self.payments,
-                                &payment_id,
-                                order_id,
-                                "outcome-unknown",
-                                &idempotency_key,
-                                unknown,
-                            )
-                            .await?;
-                        self.note(
+                        self.ask(
+                            &self.payments,
+                            &payment_id,
                             order_id,
                             "outcome-unknown",
                             &idempotency_key,
-                            N::NoteOutcomeUnknown,
+                            unknown,
                         )
-                        .await
+                        .await?;
+                        self.note(order_id, "outcome-unknown", N::NoteOutcomeUnknown)
+                            .await
                     }
                     Err(e) => Err(CheckoutError::Gateway(order_id.clone(), e)),
                 }
@@ -672,13 +687,8 @@ impl CheckoutRunner {
                         .await
                     }
                     Ok(_) => {
-                        self.note(
-                            order_id,
-                            "not-found",
-                            &idempotency_key,
-                            N::NoteNotFoundAtGateway,
-                        )
-                        .await
+                        self.note(order_id, "not-found", N::NoteNotFoundAtGateway)
+                            .await
                     }
                     Err(e) => Err(CheckoutError::Gateway(order_id.clone(), e)),
                 }
@@ -688,10 +698,9 @@ impl CheckoutRunner {
                     order_id: order_id.clone(),
                     payment_id: Some(Self::payment_id(state)),
                 };
-                let _ = self
-                    .ask(&self.orders, order_id, order_id, "confirm", "", confirm)
+                self.ask(&self.orders, order_id, order_id, "confirm", "", confirm)
                     .await?;
-                self.note(order_id, "confirmed", "", N::NoteOrderConfirmed)
+                self.note(order_id, "confirmed", N::NoteOrderConfirmed)
                     .await
             }
             Step::Commit { sku } => {
@@ -699,23 +708,17 @@ impl CheckoutRunner {
                     sku: sku.clone(),
                     order_id: order_id.clone(),
                 };
-                let _ = self
-                    .ask(
-                        &self.inventory,
-                        &sku,
-                        order_id,
-                        "commit",
-                        sku.as_str(),
-                        commit,
-                    )
-                    .await?;
-                self.note(
+                self.ask(
+                    &self.inventory,
+                    &sku,
                     order_id,
                     "commit",
                     sku.as_str(),
-                    N::NoteCommitted { sku: sku.clone() },
+                    commit,
                 )
-                .await
+                .await?;
+                self.note(order_id, "commit", N::NoteCommitted { sku: sku.clone() })
+                    .await
             }
             Step::Capture {
                 idempotency_key,
@@ -727,41 +730,30 @@ impl CheckoutRunner {
                     authorization,
                     amount,
                 };
-                let reference = match self.gateway.capture(request).await {
-                    Ok(GatewayOutcome::Approved { reference, .. }) => reference,
-                    Ok(GatewayOutcome::Declined { code, .. }) => {
-                        return Err(CheckoutError::Gateway(
-                            order_id.clone(),
-                            GatewayError::Invalid(format!("capture declined: {code}")),
-                        ));
-                    }
-                    Err(e) => return Err(CheckoutError::Gateway(order_id.clone(), e)),
-                };
+                let reference = approved(order_id, "capture", self.gateway.capture(request).await)?;
                 let payment_id = Self::payment_id(state);
                 let capture = PaymentCommand::CapturePayment {
                     payment_id: payment_id.clone(),
                     gateway_reference: reference,
                     amount,
                 };
-                let _ = self
-                    .ask(
-                        &self.payments,
-                        &payment_id,
-                        order_id,
-                        "capture",
-                        "",
-                        capture,
-                    )
-                    .await?;
+                self.ask(
+                    &self.payments,
+                    &payment_id,
+                    order_id,
+                    "capture",
+                    "",
+                    capture,
+                )
+                .await?;
                 let captured = OrderCommand::RecordPaymentCaptured {
                     order_id: order_id.clone(),
                     payment_id,
                     amount,
                 };
-                let _ = self
-                    .ask(&self.orders, order_id, order_id, "captured", "", captured)
+                self.ask(&self.orders, order_id, order_id, "captured", "", captured)
                     .await?;
-                self.note(order_id, "captured", "", N::NoteCaptured).await
+                self.note(order_id, "captured", N::NoteCaptured).await
             }
             Step::Void {
                 idempotency_key,
@@ -771,25 +763,15 @@ impl CheckoutRunner {
                     idempotency_key: idempotency_key.clone(),
                     authorization,
                 };
-                let reference = match self.gateway.void(request).await {
-                    Ok(GatewayOutcome::Approved { reference, .. }) => reference,
-                    Ok(GatewayOutcome::Declined { code, .. }) => {
-                        return Err(CheckoutError::Gateway(
-                            order_id.clone(),
-                            GatewayError::Invalid(format!("void declined: {code}")),
-                        ));
-                    }
-                    Err(e) => return Err(CheckoutError::Gateway(order_id.clone(), e)),
-                };
+                let reference = approved(order_id, "void", self.gateway.void(request).await)?;
                 let payment_id = Self::payment_id(state);
                 let void = PaymentCommand::VoidPayment {
                     payment_id: payment_id.clone(),
                     gateway_reference: reference,
                 };
-                let _ = self
-                    .ask(&self.payments, &payment_id, order_id, "void", "", void)
+                self.ask(&self.payments, &payment_id, order_id, "void", "", void)
                     .await?;
-                self.note(order_id, "voided", "", N::NoteVoided).await
+                self.note(order_id, "voided", N::NoteVoided).await
             }
             Step::CloseOrder(close) => {
                 let command = match close {
@@ -804,9 +786,9 @@ impl CheckoutRunner {
                 };
                 // Refused when already closed: closed all the same.
                 let _ = self
-                    .ask(&self.orders, order_id, order_id, "close", "", command)
+                    .ask_or_refused(&self.orders, order_id, order_id, "close", "", command)
                     .await?;
-                self.note(order_id, "closed", "", N::NoteOrderClosed).await
+                self.note(order_id, "closed", N::NoteOrderClosed).await
             }
             Step::CancelExpiry => {
                 self.cancel_expiry(order_id).await;

@@ -165,6 +165,30 @@ async fn stock(shop: &Shop, s: &str) -> InventoryState {
     fold::<Inventory>(&shop.store, format!("inventory-{s}")).await
 }
 
+/// Runs the deadline scheduler and the runner's `run` while the clock moves 16 minutes on, past
+/// the checkout's expiry; returns how the checkout ended (`None` if not within 10 s).
+async fn past_expiry(shop: &Shop, id: &OrderId) -> Option<CheckoutOutcome> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = shop.runner.deadlines().clone();
+    let (s1, s2) = (stopped.clone(), stopped);
+    let scheduling = tokio::spawn(async move { scheduler.run(s1).await.unwrap() });
+    let runner = shop.runner.clone();
+    let running = tokio::spawn(async move { runner.run(s2).await.unwrap() });
+    shop.clock.advance(chrono::Duration::minutes(16));
+    let mut ended = None;
+    for _ in 0..500 {
+        ended = shop.runner.state(id).await.unwrap().outcome;
+        if ended.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    scheduling.await.unwrap();
+    running.await.unwrap();
+    ended
+}
+
 async fn order(shop: &Shop, id: &OrderId) -> OrderState {
     fold::<Order>(&shop.store, format!("order-{id}")).await
 }
@@ -287,26 +311,7 @@ async fn the_expiry_deadline_fires_and_the_runner_compensates() {
     let (id, outcome) = checkout(&shop, 9, test_tokens::APPROVE).await;
     assert!(outcome.is_err(), "{outcome:?}");
 
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let scheduler = shop.runner.deadlines().clone();
-    let (s1, s2) = (stopped.clone(), stopped);
-    let scheduling = tokio::spawn(async move { scheduler.run(s1).await.unwrap() });
-    let runner = shop.runner.clone();
-    let running = tokio::spawn(async move { runner.run(s2).await.unwrap() });
-
-    // Sixteen minutes later (on the clock the deadline is read against).
-    shop.clock.advance(chrono::Duration::minutes(16));
-    let mut ended = None;
-    for _ in 0..500 {
-        ended = shop.runner.state(&id).await.unwrap().outcome;
-        if ended.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    stop.send(true).unwrap();
-    scheduling.await.unwrap();
-    running.await.unwrap();
+    let ended = past_expiry(&shop, &id).await;
     assert_eq!(ended, Some(CheckoutOutcome::Cancelled));
     assert_eq!(order(&shop, &id).await.status(), OrderStatus::Cancelled);
     for s in ["A", "B"] {
@@ -625,28 +630,11 @@ async fn a_compensation_that_fails_is_retried_until_it_succeeds() {
     let (id, outcome) = checkout(&shop, 13, test_tokens::APPROVE).await;
     assert!(outcome.is_err(), "{outcome:?}");
 
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let scheduler = shop.runner.deadlines().clone();
-    let (s1, s2) = (stopped.clone(), stopped);
-    let scheduling = tokio::spawn(async move { scheduler.run(s1).await.unwrap() });
-    let runner = shop.runner.clone();
-    let running = tokio::spawn(async move { runner.run(s2).await.unwrap() });
     // The saga's stream is unwritable for a while: the compensation's first attempts fail
     // (the command handler's own retries included), and the runner must try again later.
     *flaky.fail_prefix.lock().unwrap() = "checkout-".into();
     flaky.fail_next.store(12, Ordering::SeqCst);
-    shop.clock.advance(chrono::Duration::minutes(16));
-    let mut ended = None;
-    for _ in 0..500 {
-        ended = shop.runner.state(&id).await.unwrap().outcome;
-        if ended.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    stop.send(true).unwrap();
-    scheduling.await.unwrap();
-    running.await.unwrap();
+    let ended = past_expiry(&shop, &id).await;
     assert_eq!(
         flaky.fail_next.load(Ordering::SeqCst),
         0,
