@@ -10,7 +10,13 @@
 //! decline, the expiry deadline or an operator's order, the saga compensates: it releases what
 //! was reserved, voids an authorization, and closes the order (cancelled, or payment failed). An
 //! unknown payment outcome is looked up by its idempotency key before anything else. Once the
-//! order is confirmed it no longer compensates: a later cancellation is the order's refund path.
+//! order is confirmed, only the order's cancellation (by the customer or an administrator, before
+//! shipping) undoes it: the saga, reopened by that cancellation, returns the sold stock and
+//! refunds the capture. A commit or capture that lands after a compensation began is undone the
+//! same way, so every fact the saga learns has its compensation.
+//!
+//! A runner whose steps for a checkout keep failing notes that it is stuck (visible in the
+//! operators' read model until the saga moves again); an operator's retry is recorded too.
 //!
 //! Every note is idempotent: noting again what is already noted changes nothing, so redelivered
 //! events are harmless.
@@ -22,6 +28,7 @@ mod tests;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::order::CancelReason;
 use crate::{Aggregate, Context, Money, OrderId, PaymentId, Sku};
 
 pub use steps::{CloseAs, Step, next_steps};
@@ -60,6 +67,12 @@ pub enum CompensationReason {
     Operator {
         /// Their words.
         note: String,
+    },
+    /// The order was cancelled from outside the saga (the customer, an administrator), before
+    /// or after its confirmation: whatever was reserved, sold, authorized or captured is undone.
+    OrderCancelled {
+        /// The order's cancellation reason.
+        reason: CancelReason,
     },
 }
 
@@ -104,6 +117,8 @@ pub enum PaymentProgress {
     },
     /// The authorization was voided.
     Voided,
+    /// The capture was refunded in full.
+    Refunded,
 }
 
 /// How a checkout ended.
@@ -112,7 +127,7 @@ pub enum PaymentProgress {
 pub enum CheckoutOutcome {
     /// Paid and confirmed.
     Confirmed,
-    /// Cancelled (out of stock, expired, an operator).
+    /// Cancelled (out of stock, expired, an operator, or the order cancelled, then refunded).
     Cancelled,
     /// The payment failed.
     PaymentFailed,
@@ -187,6 +202,22 @@ pub enum CheckoutCommand {
         /// Why.
         note: String,
     },
+    /// The order was cancelled outside the saga (an `OrderCancelled` the saga did not ask for).
+    NoteOrderCancelled {
+        /// The order's reason.
+        reason: CancelReason,
+    },
+    /// The capture was refunded.
+    NoteRefunded,
+    /// The runner's steps for this checkout keep failing.
+    NoteStuck {
+        /// The last failure.
+        error: String,
+        /// Failed attempts so far.
+        attempts: u32,
+    },
+    /// An operator asks the runner to try again.
+    Retry,
 }
 
 /// A fact about one checkout.
@@ -268,6 +299,9 @@ pub enum CheckoutEvent {
     /// Voided.
     #[serde(rename = "checkout.PaymentVoided.v1")]
     PaymentVoided {},
+    /// The capture was refunded.
+    #[serde(rename = "checkout.PaymentRefunded.v1")]
+    PaymentRefunded {},
     /// The order is confirmed.
     #[serde(rename = "checkout.OrderConfirmed.v1")]
     OrderConfirmed {},
@@ -282,7 +316,23 @@ pub enum CheckoutEvent {
         /// When.
         at: DateTime<Utc>,
     },
-    /// The saga ended.
+    /// The runner's steps keep failing; cleared by the saga's next progress.
+    #[serde(rename = "checkout.CheckoutStuck.v1")]
+    CheckoutStuck {
+        /// The last failure (at most 500 characters).
+        error: String,
+        /// Failed attempts so far.
+        attempts: u32,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// An operator asked for a retry (the operator is the event's actor).
+    #[serde(rename = "checkout.RetryRequested.v1")]
+    RetryRequested {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The saga ended (a confirmed one may end again, cancelled, after its order's cancellation).
     #[serde(rename = "checkout.CheckoutCompleted.v1")]
     CheckoutCompleted {
         /// How.
@@ -328,8 +378,10 @@ pub struct CheckoutState {
     pub order_closed: bool,
     /// Why it compensates, once it does.
     pub compensating: Option<CompensationReason>,
-    /// How it ended.
+    /// How it ended (`None` again while a cancelled confirmed order is undone).
     pub outcome: Option<CheckoutOutcome>,
+    /// The runner noted that its steps keep failing, and nothing moved since.
+    pub stuck: bool,
 }
 
 impl CheckoutState {
@@ -393,7 +445,7 @@ pub struct Checkout;
 impl Aggregate for Checkout {
     type Id = OrderId;
     const CATEGORY: &'static str = "checkout";
-    const SNAPSHOT_VERSION: u32 = 1;
+    const SNAPSHOT_VERSION: u32 = 2;
 
     type State = CheckoutState;
     type Command = CheckoutCommand;
@@ -402,6 +454,11 @@ impl Aggregate for Checkout {
 
     fn evolve(state: &mut CheckoutState, event: &CheckoutEvent) {
         use CheckoutEvent as E;
+        match event {
+            E::CheckoutStuck { .. } => state.stuck = true,
+            E::RetryRequested { .. } => {}
+            _ => state.stuck = false,
+        }
         let mut set_line = |sku: &Sku, status| {
             if let Some(line) = state.line_mut(sku) {
                 line.status = status;
@@ -462,10 +519,16 @@ impl Aggregate for Checkout {
                 }
             }
             E::PaymentVoided {} => state.payment = PaymentProgress::Voided,
+            E::PaymentRefunded {} => state.payment = PaymentProgress::Refunded,
             E::OrderConfirmed {} => state.order_confirmed = true,
             E::OrderClosed {} => state.order_closed = true,
-            E::CompensationStarted { reason, .. } => state.compensating = Some(reason.clone()),
+            // A cancellation of a confirmed order reopens the ended saga to undo the sale.
+            E::CompensationStarted { reason, .. } => {
+                state.compensating = Some(reason.clone());
+                state.outcome = None;
+            }
             E::CheckoutCompleted { outcome, .. } => state.outcome = Some(outcome.clone()),
+            E::CheckoutStuck { .. } | E::RetryRequested { .. } => {}
         }
     }
 

@@ -41,7 +41,8 @@ pub enum Step {
         /// When the hold lapses.
         expires_at: DateTime<Utc>,
     },
-    /// Give a reservation back (`ReleaseReservation`; none held counts as released).
+    /// Give a reservation back (`ReleaseReservation`; none held counts as released). A
+    /// committed one (sold) returns its units to stock.
     Release {
         /// The SKU.
         sku: Sku,
@@ -90,6 +91,15 @@ pub enum Step {
         /// The authorization.
         authorization: String,
     },
+    /// Refund the capture in full, and record it on the payment and the order.
+    Refund {
+        /// The refund's key.
+        idempotency_key: String,
+        /// The authorization the capture was made on.
+        authorization: String,
+        /// How much (what was captured).
+        amount: Money,
+    },
     /// Close the order.
     CloseOrder(CloseAs),
     /// Call the expiry deadline off.
@@ -105,6 +115,9 @@ fn order_key(state: &CheckoutState, step: &str) -> String {
     let order = state.order_id.as_ref().map(|o| o.as_str()).unwrap_or("");
     format!("{step}-{order}")
 }
+
+/// The longest failure text a stuck note keeps.
+const MAX_ERROR_CHARS: usize = 500;
 
 /// What to do next, given the saga's state (see the module doc of `checkout`).
 pub fn next_steps(state: &CheckoutState) -> Vec<Step> {
@@ -124,7 +137,10 @@ pub fn next_steps(state: &CheckoutState) -> Vec<Step> {
     }
     if let Some(reason) = &state.compensating {
         for line in &state.lines {
-            if matches!(line.status, LineStatus::Pending | LineStatus::Reserved) {
+            if matches!(
+                line.status,
+                LineStatus::Pending | LineStatus::Reserved | LineStatus::Committed
+            ) {
                 steps.push(Step::Release {
                     sku: line.line.sku.clone(),
                 });
@@ -140,6 +156,11 @@ pub fn next_steps(state: &CheckoutState) -> Vec<Step> {
                 idempotency_key: order_key(state, "void"),
                 authorization: reference.clone(),
             }),
+            PaymentProgress::Captured { reference } => steps.push(Step::Refund {
+                idempotency_key: order_key(state, "refund"),
+                authorization: reference.clone(),
+                amount,
+            }),
             _ => {}
         }
         if !state.order_closed {
@@ -154,6 +175,8 @@ pub fn next_steps(state: &CheckoutState) -> Vec<Step> {
                 CompensationReason::PaymentDeclined { code } => CloseAs::PaymentFailed {
                     reason: code.clone(),
                 },
+                // Closed already: noted together with the compensation's start.
+                CompensationReason::OrderCancelled { reason } => CloseAs::Cancel(reason.clone()),
             }));
         }
         return steps;
@@ -210,7 +233,8 @@ pub fn next_steps(state: &CheckoutState) -> Vec<Step> {
         }
         PaymentProgress::Captured { .. } => commits(&mut steps),
         // A decline starts the compensation; nothing is voided before it.
-        PaymentProgress::Declined | PaymentProgress::Voided => {}
+        // Only a compensation voids or refunds.
+        PaymentProgress::Declined | PaymentProgress::Voided | PaymentProgress::Refunded => {}
     }
     steps
 }
@@ -341,11 +365,18 @@ pub(super) fn decide(
             LineStatus::Pending | LineStatus::Reserved => {
                 vec![E::LineReleased { sku: sku.clone() }]
             }
+            // Sold units go back only when the sale is undone.
+            LineStatus::Committed if state.compensating.is_some() => {
+                vec![E::LineReleased { sku: sku.clone() }]
+            }
             LineStatus::Released | LineStatus::OutOfStock => vec![],
             LineStatus::Committed => return Err(out_of_order("a release", state)),
         },
         C::NotePaymentRequested => match state.payment {
-            PaymentProgress::NotRequested if active && state.all_lines(LineStatus::Reserved) => {
+            // Also a fact while a compensation runs: it then looks the payment up.
+            PaymentProgress::NotRequested
+                if state.outcome.is_none() && state.all_lines(LineStatus::Reserved) =>
+            {
                 vec![E::PaymentRequested {
                     attempt: state.attempt + 1,
                 }]
@@ -405,25 +436,70 @@ pub(super) fn decide(
                 return Err(out_of_order("a confirmation", state));
             }
         }
-        // Commits and captures are only asked while not compensating. One done in a crash
-        // window before the compensation began, and noted after it, is refused: undoing it
-        // (restock, refund) is the cancellation path of a confirmed order, not built yet.
+        // Commits and captures are only asked while not compensating, but one asked just before
+        // a compensation began (the order cancelled meanwhile) is still a fact: the compensation
+        // then returns the units and refunds the capture.
         C::NoteCommitted { sku } => match line(sku)? {
-            LineStatus::Reserved if state.order_confirmed && state.compensating.is_none() => {
+            LineStatus::Reserved if state.order_confirmed => {
                 vec![E::LineCommitted { sku: sku.clone() }]
             }
             LineStatus::Committed => vec![],
             _ => return Err(out_of_order("a commit", state)),
         },
         C::NoteCaptured => match &state.payment {
-            PaymentProgress::Authorized { .. }
-                if state.order_confirmed && state.compensating.is_none() =>
-            {
+            PaymentProgress::Authorized { .. } if state.order_confirmed => {
                 vec![E::PaymentCaptured {}]
             }
-            PaymentProgress::Captured { .. } => vec![],
+            PaymentProgress::Captured { .. } | PaymentProgress::Refunded => vec![],
             _ => return Err(out_of_order("a capture", state)),
         },
+        C::NoteRefunded => match &state.payment {
+            PaymentProgress::Captured { .. } if state.compensating.is_some() => {
+                vec![E::PaymentRefunded {}]
+            }
+            PaymentProgress::Refunded => vec![],
+            _ => return Err(out_of_order("a refund", state)),
+        },
+        C::NoteOrderCancelled { reason } => {
+            if state.compensating.is_some() {
+                // The saga's own cancellation, or a second one: closed, whoever closed it.
+                if state.order_closed {
+                    vec![]
+                } else {
+                    vec![E::OrderClosed {}]
+                }
+            } else if matches!(
+                state.outcome,
+                Some(CheckoutOutcome::Cancelled | CheckoutOutcome::PaymentFailed)
+            ) {
+                vec![]
+            } else {
+                // Running, or confirmed: undo whatever was done, the order is closed already.
+                vec![
+                    compensate(CompensationReason::OrderCancelled {
+                        reason: reason.clone(),
+                    }),
+                    E::OrderClosed {},
+                ]
+            }
+        }
+        C::NoteStuck { error, attempts } => {
+            if state.outcome.is_some() {
+                vec![]
+            } else {
+                vec![E::CheckoutStuck {
+                    error: error.chars().take(MAX_ERROR_CHARS).collect(),
+                    attempts: *attempts,
+                    at: ctx.now,
+                }]
+            }
+        }
+        C::Retry => {
+            if state.outcome.is_some() {
+                return Err(out_of_order("a retry (the checkout has ended)", state));
+            }
+            vec![E::RetryRequested { at: ctx.now }]
+        }
         C::NoteVoided => match &state.payment {
             PaymentProgress::Authorized { .. } if state.compensating.is_some() => {
                 vec![E::PaymentVoided {}]
@@ -467,12 +543,14 @@ pub(super) fn decide(
             }
         }
     };
-    if state.outcome.is_none() && !events.is_empty() {
+    if !events.is_empty() {
         let mut after = state.clone();
         for event in &events {
             Checkout::evolve(&mut after, event);
         }
-        if let Some(outcome) = completed(&after) {
+        if after.outcome.is_none()
+            && let Some(outcome) = completed(&after)
+        {
             events.push(E::CheckoutCompleted {
                 outcome,
                 at: ctx.now,
@@ -490,13 +568,18 @@ fn completed(state: &CheckoutState) -> Option<CheckoutOutcome> {
             && matches!(state.payment, PaymentProgress::Captured { .. }))
         .then_some(CheckoutOutcome::Confirmed),
         Some(reason) => {
-            let released = state
-                .lines
-                .iter()
-                .all(|l| !matches!(l.status, LineStatus::Pending | LineStatus::Reserved));
+            let released = state.lines.iter().all(|l| {
+                !matches!(
+                    l.status,
+                    LineStatus::Pending | LineStatus::Reserved | LineStatus::Committed
+                )
+            });
             let unpaid = matches!(
                 state.payment,
-                PaymentProgress::NotRequested | PaymentProgress::Declined | PaymentProgress::Voided
+                PaymentProgress::NotRequested
+                    | PaymentProgress::Declined
+                    | PaymentProgress::Voided
+                    | PaymentProgress::Refunded
             );
             let outcome = match reason {
                 CompensationReason::PaymentDeclined { .. } => CheckoutOutcome::PaymentFailed,

@@ -443,6 +443,192 @@ fn notes_are_idempotent_and_checked() {
         .then_rejected();
 }
 
+fn confirmed_and_done() -> Vec<E> {
+    let mut events = authorized();
+    events.extend([
+        E::OrderConfirmed {},
+        E::LineCommitted { sku: sku("A") },
+        E::LineCommitted { sku: sku("B") },
+        E::PaymentCaptured {},
+        completed(CheckoutOutcome::Confirmed),
+    ]);
+    events
+}
+
+fn cancelled_by_customer() -> E {
+    compensating(CompensationReason::OrderCancelled {
+        reason: CancelReason::CustomerRequest,
+    })
+}
+
+#[test]
+fn a_confirmed_order_cancelled_before_shipping_gets_its_stock_back_and_a_refund() {
+    let history = confirmed_and_done();
+    let cancel = C::NoteOrderCancelled {
+        reason: CancelReason::CustomerRequest,
+    };
+    let state = given::<Checkout>(history.clone())
+        .when(cancel.clone())
+        .then([cancelled_by_customer(), E::OrderClosed {}]);
+    // Reopened: the sold units go back, the capture is refunded; the order is closed already.
+    assert_eq!(state.outcome, None);
+    assert_eq!(
+        next_steps(&state),
+        [
+            Step::Release { sku: sku("A") },
+            Step::Release { sku: sku("B") },
+            Step::Refund {
+                idempotency_key: "refund-o1".into(),
+                authorization: "auth_1".into(),
+                amount: eur(3_000),
+            },
+        ]
+    );
+    let mut undoing = history;
+    undoing.extend([cancelled_by_customer(), E::OrderClosed {}]);
+    // A second cancellation event (redelivered) changes nothing.
+    given::<Checkout>(undoing.clone())
+        .when(cancel)
+        .then_nothing();
+    undoing.extend([
+        E::LineReleased { sku: sku("A") },
+        E::LineReleased { sku: sku("B") },
+    ]);
+    let state = given::<Checkout>(undoing.clone())
+        .when(C::NoteRefunded)
+        .then([E::PaymentRefunded {}, completed(CheckoutOutcome::Cancelled)]);
+    assert_eq!(state.payment, PaymentProgress::Refunded);
+    // Ended again: the expiry was called off at the first ending, asking again is harmless.
+    assert_eq!(next_steps(&state), [Step::CancelExpiry]);
+    undoing.extend([E::PaymentRefunded {}, completed(CheckoutOutcome::Cancelled)]);
+    given::<Checkout>(undoing.clone())
+        .when(C::NoteRefunded)
+        .then_nothing();
+    given::<Checkout>(undoing)
+        .when(C::NoteOrderCancelled {
+            reason: CancelReason::CustomerRequest,
+        })
+        .then_nothing();
+}
+
+#[test]
+fn an_order_cancelled_while_its_payment_is_authorized_is_voided_and_released() {
+    let state = given::<Checkout>(authorized())
+        .when(C::NoteOrderCancelled {
+            reason: CancelReason::CustomerRequest,
+        })
+        .then([cancelled_by_customer(), E::OrderClosed {}]);
+    assert_eq!(
+        next_steps(&state),
+        [
+            Step::Release { sku: sku("A") },
+            Step::Release { sku: sku("B") },
+            Step::Void {
+                idempotency_key: "void-o1".into(),
+                authorization: "auth_1".into(),
+            },
+        ]
+    );
+    // The saga's own cancellation (an expiry) is noted as the order closed, nothing more.
+    let mut expiring = authorized();
+    expiring.push(compensating(CompensationReason::Expired));
+    given::<Checkout>(expiring.clone())
+        .when(C::NoteOrderCancelled {
+            reason: CancelReason::Expired,
+        })
+        .then([E::OrderClosed {}]);
+    expiring.push(E::OrderClosed {});
+    given::<Checkout>(expiring)
+        .when(C::NoteOrderCancelled {
+            reason: CancelReason::Expired,
+        })
+        .then_nothing();
+}
+
+#[test]
+fn a_commit_or_capture_noted_after_a_cancellation_is_undone_too() {
+    // Confirmed, commit and capture asked; the customer cancels before their answers are noted.
+    let mut history = authorized();
+    history.extend([
+        E::OrderConfirmed {},
+        cancelled_by_customer(),
+        E::OrderClosed {},
+    ]);
+    given::<Checkout>(history.clone())
+        .when(C::NoteCommitted { sku: sku("A") })
+        .then([E::LineCommitted { sku: sku("A") }]);
+    given::<Checkout>(history.clone())
+        .when(C::NoteCaptured)
+        .then([E::PaymentCaptured {}]);
+    history.extend([E::LineCommitted { sku: sku("A") }, E::PaymentCaptured {}]);
+    assert_eq!(
+        steps_after(&history),
+        [
+            Step::Release { sku: sku("A") },
+            Step::Release { sku: sku("B") },
+            Step::Refund {
+                idempotency_key: "refund-o1".into(),
+                authorization: "auth_1".into(),
+                amount: eur(3_000),
+            },
+        ]
+    );
+    // A sold line goes back only while undoing: never during a normal run.
+    given::<Checkout>(confirmed_and_done())
+        .when(C::NoteReleased { sku: sku("A") })
+        .then_rejected();
+    // A refund is only noted while undoing a capture.
+    given::<Checkout>(confirmed_and_done())
+        .when(C::NoteRefunded)
+        .then_rejected();
+}
+
+#[test]
+fn a_stuck_checkout_is_visible_until_it_moves_and_retries_are_recorded() {
+    let stuck = E::CheckoutStuck {
+        error: "the gateway failed".into(),
+        attempts: 10,
+        at: t0(),
+    };
+    let state = given::<Checkout>(authorized())
+        .when(C::NoteStuck {
+            error: "the gateway failed".into(),
+            attempts: 10,
+        })
+        .then([stuck.clone()]);
+    assert!(state.stuck);
+    // Its steps are unchanged by the note.
+    assert_eq!(next_steps(&state), [Step::ConfirmOrder]);
+    let mut history = authorized();
+    history.push(stuck);
+    let state = given::<Checkout>(history.clone())
+        .when(C::Retry)
+        .then([E::RetryRequested { at: t0() }]);
+    assert!(state.stuck, "a retry is not progress");
+    let state = given::<Checkout>(history)
+        .when(C::NoteOrderConfirmed)
+        .then([E::OrderConfirmed {}]);
+    assert!(!state.stuck, "progress clears it");
+    // Long errors are cut; an ended checkout is neither stuck nor retried.
+    let events = given::<Checkout>(authorized())
+        .when(C::NoteStuck {
+            error: "x".repeat(2_000),
+            attempts: 1,
+        })
+        .outcome()
+        .unwrap();
+    assert!(matches!(&events[0], E::CheckoutStuck { error, .. } if error.len() == 500));
+    given::<Checkout>(confirmed_and_done())
+        .when(C::NoteStuck {
+            error: "late".into(),
+            attempts: 3,
+        })
+        .then_nothing();
+    given::<Checkout>(confirmed_and_done())
+        .when(C::Retry)
+        .then_rejected();
+}
+
 fn note() -> impl Strategy<Value = C> {
     let line = prop_oneof![Just(sku("A")), Just(sku("B"))];
     prop_oneof![
@@ -466,6 +652,15 @@ fn note() -> impl Strategy<Value = C> {
         Just(C::NoteOrderClosed),
         Just(C::NoteExpired),
         Just(C::ForceCompensate { note: "op".into() }),
+        Just(C::NoteOrderCancelled {
+            reason: CancelReason::CustomerRequest
+        }),
+        Just(C::NoteRefunded),
+        Just(C::NoteStuck {
+            error: "e".into(),
+            attempts: 1
+        }),
+        Just(C::Retry),
     ]
 }
 
@@ -485,7 +680,19 @@ proptest! {
             .iter()
             .filter(|e| matches!(e, E::CheckoutCompleted { .. }))
             .count();
-        prop_assert!(completions <= 1, "completed {} times", completions);
+        // Once, or twice when a confirmed order was cancelled and undone.
+        prop_assert!(completions <= 2, "completed {} times", completions);
+        if completions == 2 {
+            let outcomes: Vec<_> = history
+                .iter()
+                .filter_map(|e| match e {
+                    E::CheckoutCompleted { outcome, .. } => Some(outcome.clone()),
+                    _ => None,
+                })
+                .collect();
+            prop_assert_eq!(&outcomes[0], &CheckoutOutcome::Confirmed);
+            prop_assert_eq!(&outcomes[1], &CheckoutOutcome::Cancelled);
+        }
         match &state.outcome {
             Some(CheckoutOutcome::Confirmed) => {
                 prop_assert!(state.compensating.is_none());
@@ -516,15 +723,27 @@ proptest! {
 
 /// Plays the saga the way its runner will: asks [`next_steps`], answers every step with one of
 /// the outcomes a real system could give (`choices` picks them; once they run out, everything
-/// succeeds), notes the answers, and lets the expiry fire at round `expire_at`.
-fn play(choices: &[u8], expire_at: usize) -> (CheckoutState, Vec<E>) {
+/// succeeds), notes the answers, lets the expiry fire at round `expire_at`, and has the
+/// customer cancel the order at round `cancel_at` (or once it ended, if it ended before),
+/// between any two answers of that round.
+fn play(choices: &[u8], expire_at: usize, cancel_at: Option<usize>) -> (CheckoutState, Vec<E>) {
     let ctx = Context::at(t0());
     let mut history = vec![started()];
     let mut choices = choices.iter().copied();
+    let mut cancel_pending = cancel_at.is_some();
+    let cancel = C::NoteOrderCancelled {
+        reason: CancelReason::CustomerRequest,
+    };
     for round in 0..100 {
         let state = Checkout::fold(&history);
         if state.outcome.is_some() {
-            break;
+            if !cancel_pending {
+                break;
+            }
+            cancel_pending = false;
+            let events = Checkout::decide(&state, &cancel, &ctx).expect("a cancellation is noted");
+            history.extend(events);
+            continue;
         }
         let mut notes = Vec::new();
         for step in next_steps(&state) {
@@ -552,6 +771,7 @@ fn play(choices: &[u8], expire_at: usize) -> (CheckoutState, Vec<E>) {
                 Step::Commit { sku } => C::NoteCommitted { sku },
                 Step::Capture { .. } => C::NoteCaptured,
                 Step::Void { .. } => C::NoteVoided,
+                Step::Refund { .. } => C::NoteRefunded,
                 Step::CloseOrder(_) => C::NoteOrderClosed,
                 Step::CancelExpiry => continue,
             });
@@ -559,6 +779,11 @@ fn play(choices: &[u8], expire_at: usize) -> (CheckoutState, Vec<E>) {
         // The runner notes its own steps' answers before the next event from the log.
         if round == expire_at {
             notes.push(C::NoteExpired);
+        }
+        if cancel_pending && Some(round) == cancel_at {
+            cancel_pending = false;
+            let at = usize::from(choices.next().unwrap_or(0)) % (notes.len() + 1);
+            notes.insert(at, cancel.clone());
         }
         for note in notes {
             let state = Checkout::fold(&history);
@@ -578,9 +803,13 @@ proptest! {
     fn every_checkout_ends_and_ends_clean(
         choices in proptest::collection::vec(0u8..8, 0..40),
         expire_at in 0usize..30,
+        cancel_at in proptest::option::of(0usize..30),
     ) {
-        let (state, history) = play(&choices, expire_at);
+        let (state, history) = play(&choices, expire_at, cancel_at);
         prop_assert!(state.outcome.is_some(), "did not end: {:#?}", history);
+        if cancel_at.is_some() {
+            prop_assert_ne!(&state.outcome, &Some(CheckoutOutcome::Confirmed), "{:#?}", history);
+        }
         match state.outcome {
             Some(CheckoutOutcome::Confirmed) => {
                 prop_assert!(state.all_lines(LineStatus::Committed));
