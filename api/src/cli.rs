@@ -16,6 +16,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (API, projections, process managers) on the configured stores.
     Serve,
+    /// Checkout sagas: run the process managers on their own, list and inspect sagas, and
+    /// record operators' retries and forced compensations.
+    #[command(subcommand)]
+    Saga(crate::sagas::SagaCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(Bench),

@@ -2,3 +2,5 @@
 //! the axum server that wires commands, projections and process managers together.
 
 pub mod cli;
+pub mod sagas;
+pub mod stores;

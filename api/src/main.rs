@@ -25,6 +25,7 @@ async fn main() {
             );
             std::process::exit(2);
         }
+        Command::Saga(command) => shop_api::sagas::run(command).await,
         Command::Bench(Bench::Eventstore(options)) => shop_eventstore::bench::run(options).await,
         Command::Bench(Bench::FlashSale(options)) => shop_commands::bench::run(options).await,
         Command::Bench(Bench::Checkout(options)) => {

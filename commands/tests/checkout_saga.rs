@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shop_commands::checkout::CheckoutRunner;
+use shop_commands::checkout::{CheckoutRunner, RetryPolicy};
 use shop_commands::gateway::{Fault, OperationKind, SandboxConfig, SandboxGateway, test_tokens};
 use shop_commands::{HandlerConfig, ManualClock, codec};
 use shop_domain::checkout::{CheckoutLine, CheckoutOutcome};
@@ -108,6 +108,16 @@ async fn checkout_of(
 /// Places order `o<n>` for `lines` at 10.00 a unit; returns its id and total.
 async fn place(store: &Arc<dyn EventStore>, n: u32, lines: &[CheckoutLine]) -> (OrderId, Money) {
     let order_id = OrderId::new(format!("o{n}")).unwrap();
+    let total = place_as(store, &order_id, lines).await;
+    (order_id, total)
+}
+
+/// Places `order_id` for `lines` at 10.00 a unit; returns its total.
+async fn place_as(
+    store: &Arc<dyn EventStore>,
+    order_id: &OrderId,
+    lines: &[CheckoutLine],
+) -> Money {
     let address = Box::new(Address {
         name: "Alice Example".into(),
         line1: "Hauptstr. 1".into(),
@@ -123,7 +133,7 @@ async fn place(store: &Arc<dyn EventStore>, n: u32, lines: &[CheckoutLine]) -> (
     let orders = handler::<Order>(store.clone());
     orders
         .handle(
-            &order_id,
+            order_id,
             command(OrderCommand::PlaceOrder {
                 order_id: order_id.clone(),
                 customer_id: None,
@@ -145,7 +155,7 @@ async fn place(store: &Arc<dyn EventStore>, n: u32, lines: &[CheckoutLine]) -> (
         )
         .await
         .unwrap();
-    (order_id, total)
+    total
 }
 
 async fn fold<A: Aggregate>(store: &Arc<dyn EventStore>, stream: String) -> A::State {
@@ -376,26 +386,35 @@ async fn a_thousand_checkouts_race_for_three_hundred_units() {
     assert_eq!(charged, 1_000 * confirmed as i64);
 }
 
-/// One crash run: the process dies at its `k`th append of the checkout (that append written,
-/// its answer lost); a new runner resumes. Returns the saga's outcome, or `None` when the first
-/// runner had already finished before append `k`.
-async fn crash_run(token: &str, k: u64) -> Option<CheckoutOutcome> {
+/// One crash run on `inner`: the process dies at its `k`th append of the checkout (that append
+/// written, its answer lost); a new runner resumes. With `cancel`, the checkout first confirms,
+/// the customer cancels the order, and the crash comes at the `k`th append of the refund and
+/// restock. Returns the saga's outcome, or `None` when the first runner had already finished
+/// before append `k`. `tag` keeps each run's order and SKUs apart on a shared store.
+async fn crash_run(
+    inner: Arc<dyn EventStore>,
+    tag: &str,
+    token: &str,
+    cancel: bool,
+    k: u64,
+) -> Option<CheckoutOutcome> {
     use std::sync::atomic::Ordering;
-    let (inner, _dir) = sqlite_store().await;
     let inventory = handler::<Inventory>(inner.clone());
-    receive(&inventory, &sku("A"), 10).await;
-    receive(&inventory, &sku("B"), 10).await;
+    let (a, b) = (format!("A-{tag}-{k}"), format!("B-{tag}-{k}"));
+    receive(&inventory, &sku(&a), 10).await;
+    receive(&inventory, &sku(&b), 10).await;
     let lines = vec![
         CheckoutLine {
-            sku: sku("A"),
+            sku: sku(&a),
             quantity: 2,
         },
         CheckoutLine {
-            sku: sku("B"),
+            sku: sku(&b),
             quantity: 1,
         },
     ];
-    let (order_id, total) = place(&inner, 1, &lines).await;
+    let order_id = OrderId::new(format!("{tag}-o{k}")).unwrap();
+    let total = place_as(&inner, &order_id, &lines).await;
     let gateway = Arc::new(SandboxGateway::new(SandboxConfig {
         latency: Duration::ZERO,
         slow_latency: Duration::from_millis(5),
@@ -403,7 +422,9 @@ async fn crash_run(token: &str, k: u64) -> Option<CheckoutOutcome> {
     }));
     let clock = Arc::new(ManualClock::new(t0()));
     let crashing = support::store::Instrumented::new(inner.clone());
-    crashing.crash_at.store(k, Ordering::SeqCst);
+    if !cancel {
+        crashing.crash_at.store(k, Ordering::SeqCst);
+    }
     let store: Arc<dyn EventStore> = crashing.clone();
     let first = CheckoutRunner::new(
         store,
@@ -411,23 +432,54 @@ async fn crash_run(token: &str, k: u64) -> Option<CheckoutOutcome> {
         gateway.clone(),
         HandlerConfig::default(),
     );
-    let payment_id = PaymentId::new("pay-o1").unwrap();
+    let payment_id = PaymentId::new(format!("pay-{order_id}")).unwrap();
     let finished = first
         .start(&order_id, &payment_id, lines, total, token)
         .await
         .ok()
         .and_then(|s| s.outcome);
-    if finished.is_some() && crashing.appends.load(Ordering::SeqCst) < k {
+    let reason = shop_domain::order::CancelReason::CustomerRequest;
+    if cancel {
+        assert_eq!(finished, Some(CheckoutOutcome::Confirmed));
+        handler::<Order>(inner.clone())
+            .handle(
+                &order_id,
+                command(OrderCommand::CancelOrder {
+                    order_id: order_id.clone(),
+                    reason: reason.clone(),
+                }),
+            )
+            .await
+            .unwrap();
+        let crash_at = crashing.appends.load(Ordering::SeqCst) + k;
+        crashing.crash_at.store(crash_at, Ordering::SeqCst);
+        let undone = first
+            .order_cancelled(&order_id, reason.clone())
+            .await
+            .ok()
+            .and_then(|s| s.outcome);
+        if undone.is_some() && crashing.appends.load(Ordering::SeqCst) < crash_at {
+            return None;
+        }
+    } else if finished.is_some() && crashing.appends.load(Ordering::SeqCst) < k {
         return None;
     }
 
-    // The restarted process: a new runner over the same store and the same provider.
+    // The restarted process: a new runner over the same store and the same provider. Its
+    // subscription redelivers the cancellation (its checkpoint was not past it), then it
+    // resumes every open saga.
     let second = CheckoutRunner::new(
         inner.clone(),
         clock,
         gateway.clone(),
         HandlerConfig::default(),
     );
+    if cancel {
+        second
+            .order_cancelled(&order_id, reason)
+            .await
+            .unwrap_or_else(|e| panic!("crash at {k}: {e}"));
+    }
     second.resume().await.unwrap();
     let state = second.state(&order_id).await.unwrap();
     let outcome = state
@@ -438,8 +490,9 @@ async fn crash_run(token: &str, k: u64) -> Option<CheckoutOutcome> {
     // Never charged twice; stock conserved and nothing left reserved; order and payment agree.
     let ledger = gateway.ledger();
     assert!(ledger.authorizations_of(&order_id) <= 1, "crash at {k}");
-    let status = fold::<Order>(&inner, "order-o1".into()).await.status();
-    for (s, units) in [("A", 2), ("B", 1)] {
+    let order_state = fold::<Order>(&inner, format!("order-{order_id}")).await;
+    let status = order_state.status();
+    for (s, units) in [(&a, 2), (&b, 1)] {
         let level = fold::<Inventory>(&inner, format!("inventory-{s}")).await;
         assert_eq!(level.reserved(), 0, "crash at {k}: {s} reserved");
         assert_eq!(
@@ -466,8 +519,15 @@ async fn crash_run(token: &str, k: u64) -> Option<CheckoutOutcome> {
         }
         CheckoutOutcome::Cancelled => {
             assert_eq!(status, OrderStatus::Cancelled, "crash at {k}");
+            // Voided before a capture, or captured and refunded in full, once.
             assert!(
-                charge.is_none_or(|c| c.voided && c.captured == 0),
+                charge.is_none_or(|c| (c.voided && c.captured == 0)
+                    || (c.captured == 3_000 && c.refunded == 3_000)),
+                "crash at {k}: {charge:?}"
+            );
+            assert_eq!(
+                order_state.refunded().map(|m| m.amount).unwrap_or(0),
+                charge.map(|c| c.refunded).unwrap_or(0),
                 "crash at {k}"
             );
         }
@@ -475,30 +535,62 @@ async fn crash_run(token: &str, k: u64) -> Option<CheckoutOutcome> {
     Some(outcome)
 }
 
-#[tokio::test]
-async fn a_crash_after_any_step_is_resumed_to_a_clean_end() {
-    for (token, expected) in [
-        (test_tokens::APPROVE, CheckoutOutcome::Confirmed),
-        (test_tokens::DECLINE, CheckoutOutcome::PaymentFailed),
+/// Every crash point of every path on `store`.
+async fn crash_everywhere(store: Arc<dyn EventStore>, tag: &str) {
+    for (name, token, cancel, expected) in [
         (
-            test_tokens::TIMEOUT_AFTER_CHARGE,
+            "approve",
+            test_tokens::APPROVE,
+            false,
             CheckoutOutcome::Confirmed,
+        ),
+        (
+            "decline",
+            test_tokens::DECLINE,
+            false,
+            CheckoutOutcome::PaymentFailed,
+        ),
+        (
+            "timeout",
+            test_tokens::TIMEOUT_AFTER_CHARGE,
+            false,
+            CheckoutOutcome::Confirmed,
+        ),
+        (
+            "refund",
+            test_tokens::APPROVE,
+            true,
+            CheckoutOutcome::Cancelled,
         ),
     ] {
         let mut crashes = 0;
         for k in 1..200 {
-            match crash_run(token, k).await {
+            match crash_run(store.clone(), &format!("{tag}{name}"), token, cancel, k).await {
                 Some(outcome) => {
-                    assert_eq!(outcome, expected, "{token}, crash at append {k}");
+                    assert_eq!(outcome, expected, "{name}, crash at append {k}");
                     crashes += 1;
                 }
                 // Every append of the checkout has had its crash.
                 None => break,
             }
         }
-        eprintln!("{token}: {crashes} crash points, each resumed to {expected:?}");
-        assert!(crashes >= 10, "{token}: only {crashes} crash points");
+        eprintln!("{name}: {crashes} crash points, each resumed to {expected:?}");
+        assert!(crashes >= 5, "{name}: only {crashes} crash points");
     }
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_is_resumed_to_a_clean_end() {
+    let (store, _dir) = sqlite_store().await;
+    crash_everywhere(store, "c").await;
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_is_resumed_to_a_clean_end_on_postgres() {
+    let Some((store, _)) = postgres_pair("checkout_crash").await else {
+        return;
+    };
+    crash_everywhere(store, "c").await;
 }
 
 /// The main paths and the race on Postgres (events in a fresh schema).
@@ -601,9 +693,12 @@ async fn an_operator_compensates_a_stopped_checkout_and_is_recorded_as_its_actor
         )
         .await;
     assert!(refused.is_err(), "{refused:?}");
-    let calls = shop.gateway.ledger().calls;
-    shop.runner.retry(&done).await.unwrap();
-    assert_eq!(shop.gateway.ledger().calls, calls);
+    // Nor retried: it has ended.
+    let refused = shop
+        .runner
+        .retry(&done, shop_eventstore::Actor::new("admin", "ops-7"))
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
 }
 
 #[test]
@@ -643,4 +738,309 @@ async fn a_compensation_that_fails_is_retried_until_it_succeeds() {
     assert_eq!(ended, Some(CheckoutOutcome::Cancelled));
     let a = stock(&shop, "A").await;
     assert_eq!((a.available(), a.reserved()), (10, 0));
+}
+
+/// Runs the runner's `run` (and the deadline scheduler) until `done` holds or 10 s pass.
+async fn running_until<F, Fut>(shop: &Shop, runner: &CheckoutRunner, mut done: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = runner.deadlines().clone();
+    let (s1, s2) = (stopped.clone(), stopped);
+    let scheduling = tokio::spawn(async move { scheduler.run(s1).await.unwrap() });
+    let r = runner.clone();
+    let running = tokio::spawn(async move { r.run(s2).await.unwrap() });
+    let _ = shop;
+    let mut held = false;
+    for _ in 0..500 {
+        if done().await {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    scheduling.await.unwrap();
+    running.await.unwrap();
+    held
+}
+
+async fn cancel_order(shop: &Shop, id: &OrderId) {
+    handler::<Order>(shop.store.clone())
+        .handle(
+            id,
+            command(OrderCommand::CancelOrder {
+                order_id: id.clone(),
+                reason: shop_domain::order::CancelReason::CustomerRequest,
+            }),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_confirmed_order_cancelled_before_shipping_gets_a_refund_and_its_stock_back() {
+    let shop = shop(10, 10).await;
+    let (id, outcome) = checkout(&shop, 21, test_tokens::APPROVE).await;
+    assert_eq!(outcome, Ok(CheckoutOutcome::Confirmed));
+    assert_eq!(stock(&shop, "A").await.committed(), 2);
+
+    // The customer cancels; the runner learns it from the log.
+    cancel_order(&shop, &id).await;
+    let runner = shop.runner.clone();
+    let ended = running_until(&shop, &shop.runner, || {
+        let runner = runner.clone();
+        let id = id.clone();
+        async move { runner.state(&id).await.unwrap().outcome == Some(CheckoutOutcome::Cancelled) }
+    })
+    .await;
+    assert!(ended, "{:#?}", shop.runner.state(&id).await.unwrap());
+
+    let order = order(&shop, &id).await;
+    assert_eq!(order.status(), OrderStatus::Cancelled);
+    assert_eq!(order.refunded(), Some(eur(3_000)));
+    assert_eq!(order.refundable(), Some(eur(0)));
+    for (s, units) in [("A", 10), ("B", 10)] {
+        let level = stock(&shop, s).await;
+        assert_eq!(
+            (level.available(), level.reserved(), level.committed()),
+            (units, 0, 0),
+            "{s}"
+        );
+    }
+    let ledger = shop.gateway.ledger();
+    assert_eq!(ledger.authorizations_of(&id), 1);
+    let charge = &ledger.charges[0];
+    assert_eq!((charge.captured, charge.refunded), (3_000, 3_000));
+    let payment =
+        fold::<shop_domain::payment::Payment>(&shop.store, "payment-pay-o21".into()).await;
+    assert_eq!(payment.refunded().map(|m| m.amount), Some(3_000));
+
+    // Driving again, or the cancellation redelivered, asks nothing new.
+    let calls = shop.gateway.ledger().calls;
+    shop.runner
+        .order_cancelled(&id, shop_domain::order::CancelReason::CustomerRequest)
+        .await
+        .unwrap();
+    shop.runner.drive(&id).await.unwrap();
+    assert_eq!(shop.gateway.ledger().calls, calls);
+}
+
+#[tokio::test]
+async fn an_order_cancelled_while_its_checkout_runs_is_compensated() {
+    let shop = shop(10, 10).await;
+    // The gateway is down: the saga waits with stock reserved.
+    shop.gateway
+        .inject(OperationKind::Authorize, Fault::Unavailable);
+    let (id, outcome) = checkout(&shop, 22, test_tokens::APPROVE).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(stock(&shop, "A").await.reserved(), 2);
+    cancel_order(&shop, &id).await;
+    let runner = shop.runner.clone();
+    let ended = running_until(&shop, &shop.runner, || {
+        let runner = runner.clone();
+        let id = id.clone();
+        async move { runner.state(&id).await.unwrap().outcome.is_some() }
+    })
+    .await;
+    assert!(ended);
+    assert_eq!(
+        shop.runner.state(&id).await.unwrap().outcome,
+        Some(CheckoutOutcome::Cancelled)
+    );
+    assert_eq!(stock(&shop, "A").await.reserved(), 0);
+    assert_eq!(stock(&shop, "A").await.available(), 10);
+    // The runner may have retried the payment before it read the cancellation: then the
+    // authorization is voided. Nothing is captured either way.
+    let ledger = shop.gateway.ledger();
+    assert!(ledger.authorizations_of(&id) <= 1);
+    assert!(
+        ledger
+            .charges
+            .iter()
+            .filter(|c| c.order_id == id)
+            .all(|c| c.voided && c.captured == 0),
+        "{ledger:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_saga_whose_steps_keep_failing_is_retried_noted_stuck_and_then_recovers() {
+    let shop = shop(10, 10).await;
+    let runner = shop.runner.clone().with_retry(RetryPolicy {
+        first: Duration::from_millis(10),
+        at_most: Duration::from_millis(40),
+        stuck_after: 3,
+    });
+    for _ in 0..5 {
+        shop.gateway
+            .inject(OperationKind::Authorize, Fault::Unavailable);
+    }
+    let (order_id, total) = place(
+        &shop.store,
+        23,
+        &[CheckoutLine {
+            sku: sku("A"),
+            quantity: 1,
+        }],
+    )
+    .await;
+    let first = runner
+        .start(
+            &order_id,
+            &PaymentId::new("pay-o23").unwrap(),
+            vec![CheckoutLine {
+                sku: sku("A"),
+                quantity: 1,
+            }],
+            total,
+            test_tokens::APPROVE,
+        )
+        .await;
+    assert!(first.is_err());
+    assert_eq!(runner.failing(), [(order_id.clone(), 1)]);
+    let r = runner.clone();
+    let ended = running_until(&shop, &runner, || {
+        let r = r.clone();
+        let id = order_id.clone();
+        async move { r.state(&id).await.unwrap().outcome.is_some() }
+    })
+    .await;
+    assert!(ended);
+    let state = runner.state(&order_id).await.unwrap();
+    assert_eq!(state.outcome, Some(CheckoutOutcome::Confirmed));
+    assert!(!state.stuck, "progress clears the stuck mark");
+    assert!(runner.failing().is_empty());
+    let stream = StreamName::new(format!("checkout-{order_id}")).unwrap();
+    let types: Vec<String> = shop
+        .store
+        .read_stream(&stream, ReadStream::forwards())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert!(
+        types.iter().any(|t| t == "checkout.CheckoutStuck.v1"),
+        "{types:?}"
+    );
+    assert_eq!(shop.gateway.ledger().authorizations_of(&order_id), 1);
+}
+
+#[tokio::test]
+async fn two_runners_on_the_same_checkouts_charge_once() {
+    // Runner A starts and drives checkouts inline; runner B, another instance (another
+    // process), follows the log and drives the same sagas at the same time.
+    let shop = shop(40, 40).await;
+    let other = CheckoutRunner::new(
+        shop.store.clone(),
+        shop.clock.clone(),
+        shop.gateway.clone(),
+        HandlerConfig::default(),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let b = other.clone();
+    let following = tokio::spawn(async move { b.run(stopped).await.unwrap() });
+    let mut tasks = Vec::new();
+    for n in 0..20u32 {
+        let token = if n % 4 == 3 {
+            test_tokens::DECLINE
+        } else if n % 5 == 4 {
+            test_tokens::TIMEOUT_AFTER_CHARGE
+        } else {
+            test_tokens::APPROVE
+        };
+        let (order_id, total) = place(
+            &shop.store,
+            100 + n,
+            &[
+                CheckoutLine {
+                    sku: sku("A"),
+                    quantity: 1,
+                },
+                CheckoutLine {
+                    sku: sku("B"),
+                    quantity: 1,
+                },
+            ],
+        )
+        .await;
+        let runner = shop.runner.clone();
+        tasks.push(tokio::spawn(async move {
+            let lines = vec![
+                CheckoutLine {
+                    sku: sku("A"),
+                    quantity: 1,
+                },
+                CheckoutLine {
+                    sku: sku("B"),
+                    quantity: 1,
+                },
+            ];
+            let _ = runner
+                .start(
+                    &order_id,
+                    &PaymentId::new(format!("pay-{order_id}")).unwrap(),
+                    lines,
+                    total,
+                    token,
+                )
+                .await;
+            order_id
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    // Both runners settle every saga.
+    for id in &ids {
+        let mut ended = false;
+        for _ in 0..500 {
+            if shop
+                .runner
+                .drive(id)
+                .await
+                .map(|s| s.outcome.is_some())
+                .unwrap_or(false)
+            {
+                ended = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(ended, "{id} did not end");
+    }
+    stop.send(true).unwrap();
+    following.await.unwrap();
+    let ledger = shop.gateway.ledger();
+    let mut confirmed = 0;
+    for id in &ids {
+        let state = shop.runner.state(id).await.unwrap();
+        assert!(ledger.authorizations_of(id) <= 1, "{id} charged twice");
+        let captured: i64 = ledger
+            .charges
+            .iter()
+            .filter(|c| &c.order_id == id)
+            .map(|c| c.captured)
+            .sum();
+        match state.outcome {
+            Some(CheckoutOutcome::Confirmed) => {
+                confirmed += 1;
+                assert_eq!(captured, 2_000, "{id}");
+                assert_eq!(order(&shop, id).await.status(), OrderStatus::Confirmed);
+            }
+            _ => {
+                assert_eq!(captured, 0, "{id}");
+            }
+        }
+    }
+    for s in ["A", "B"] {
+        let level = stock(&shop, s).await;
+        assert_eq!(level.reserved(), 0);
+        assert_eq!(level.committed(), confirmed);
+        assert_eq!(level.available() + level.committed(), 40);
+    }
 }

@@ -109,8 +109,13 @@ pub(super) fn capture(
             })
         };
     }
+    // A capture made while the order was confirmed may be recorded after a cancellation that
+    // crossed it: it is a fact, and the cancellation's refund follows it.
+    let cancelled_after_confirming =
+        state.status() == S::Cancelled && state.timeline().iter().any(|c| c.status == S::Confirmed);
     match state.status() {
         S::Confirmed | S::Shipped => {}
+        S::Cancelled if cancelled_after_confirming => {}
         status => return Err(R::WrongStatus { action, status }),
     }
     same_payment(state, Some(payment_id), total)?;

@@ -9,6 +9,7 @@ pub mod invariants;
 pub mod inventory;
 pub mod orders;
 pub mod payments;
+pub mod sagas;
 pub mod search;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub fn all(options: &ModelOptions) -> Vec<Arc<dyn Projection>> {
         Arc::new(orders::OrdersModel),
         Arc::new(payments::PaymentsModel),
         Arc::new(audit::OrderAudit),
+        Arc::new(sagas::SagasModel),
         Arc::new(analytics::Analytics),
         Arc::new(search::SearchModel),
     ]

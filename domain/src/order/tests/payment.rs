@@ -240,6 +240,24 @@ fn only_a_confirmed_or_shipped_order_records_a_capture() {
     }
 }
 
+#[test]
+fn a_capture_that_crossed_a_cancellation_of_the_confirmed_order_is_still_recorded() {
+    // The checkout saga captured while the customer cancelled: the capture is a fact, and the
+    // saga refunds it next.
+    let mut h = h_confirmed();
+    h.push(cancelled(
+        CancelReason::CustomerRequest,
+        S::Confirmed,
+        Some(pid()),
+        0,
+    ));
+    let state = given::<Order>(h)
+        .when(capture(eur(TOTAL)))
+        .then([captured(TOTAL)]);
+    assert_eq!(state.status(), S::Cancelled);
+    assert_eq!(state.refundable(), Some(eur(TOTAL)));
+}
+
 // ---- payment failure -------------------------------------------------------------------------
 
 #[test]
