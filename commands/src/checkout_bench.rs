@@ -1,8 +1,10 @@
 //! The checkout benchmark (`shop bench checkout`): end-to-end checkouts through the saga's
 //! runner on the embedded store and on Postgres. Each checkout places an order (1 to 3 lines) and
 //! runs its saga to the end against the sandbox gateway: 5 % of cards decline and 1 % time out
-//! after charging (looked up, charged once). It reports confirmed checkouts per second and the
-//! time from placing the order to its end, and afterwards checks that no reservation leaked.
+//! after charging (looked up, charged once). The process managers run alongside, as in the
+//! server: the deadline scheduler, the runner's own subscription (`CheckoutRunner::run`) and the
+//! reservation expiry. It reports confirmed checkouts per second and the time from placing the
+//! order to its end, and afterwards checks that no reservation leaked.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +27,7 @@ use uuid::Uuid;
 use crate::bench::Stores;
 use crate::checkout::CheckoutRunner;
 use crate::gateway::{SandboxConfig, SandboxGateway, test_tokens};
+use crate::reservations::ReservationExpiry;
 use crate::{Command, CommandHandler, HandlerConfig, SystemClock, codec};
 
 /// What to run.
@@ -172,7 +175,16 @@ async fn measure(
         timeout: Duration::from_millis(options.gateway_timeout_ms),
     }));
     let runner = CheckoutRunner::new(store.clone(), clock.clone(), gateway, config.clone());
+    let expiry = ReservationExpiry::new(store.clone(), clock.clone(), config.clone());
     let orders = CommandHandler::<Order>::new(store.clone(), clock, config);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let managers = {
+        let (scheduler, follower) = (runner.deadlines().clone(), runner.clone());
+        let (s1, s2, s3) = (stopped.clone(), stopped.clone(), stopped);
+        tokio::spawn(async move {
+            tokio::try_join!(scheduler.run(s1), follower.run(s2), expiry.run(s3))
+        })
+    };
 
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -211,6 +223,8 @@ async fn measure(
         }
     }
     let elapsed = started.elapsed();
+    stop.send(true)?;
+    managers.await??;
 
     let mut leaked = 0u64;
     for n in 0..SKUS {

@@ -194,7 +194,8 @@ impl CheckoutRunner {
         &self.deadlines
     }
 
-    /// Starts the saga of a placed order and drives it.
+    /// Starts the saga of a placed order and drives it (another task of this runner driving it
+    /// already is told to look again, and this returns the state as it stands).
     pub async fn start(
         &self,
         order_id: &OrderId,
@@ -210,8 +211,17 @@ impl CheckoutRunner {
             amount,
             method_token: method_token.to_owned(),
         };
-        self.note(order_id, "start", start).await?;
-        self.drive(order_id).await
+        // Claimed before the start is written, so this runner's own subscription, reading the
+        // start, leaves the saga to this call.
+        if !self.claim(order_id, true) {
+            self.note(order_id, "start", start).await?;
+            return self.state(order_id).await;
+        }
+        if let Err(e) = self.note(order_id, "start", start).await {
+            self.release(order_id, false);
+            return Err(e);
+        }
+        self.drive_claimed(order_id).await
     }
 
     /// Records an operator's retry without driving: a process running [`Self::run`] drives it
