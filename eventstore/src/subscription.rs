@@ -24,6 +24,10 @@ struct State<S> {
     buffer: VecDeque<RecordedEvent>,
     /// How far the page in `buffer` was scanned; the cursor moves there once it is delivered.
     skip_to: Option<Position>,
+    /// The last page was not full: the read reached the head, so the next one waits for a
+    /// wake-up first instead of reading again at once (which would find nothing, and cost a
+    /// query per subscriber per commit).
+    at_head: bool,
     poll: Duration,
     done: bool,
 }
@@ -42,6 +46,7 @@ pub(crate) fn catch_up<S: EventStore + Clone>(
         options,
         buffer: VecDeque::new(),
         skip_to: None,
+        at_head: false,
         poll,
         done: false,
     };
@@ -56,6 +61,11 @@ pub(crate) fn catch_up<S: EventStore + Clone>(
                     st.options.after = st.skip_to;
                 }
                 return Some((Ok(event), st));
+            }
+            if std::mem::take(&mut st.at_head) {
+                // The wake-up was marked seen before the read that reached the head, so a commit
+                // since then has already ticked it.
+                wait(&mut st).await;
             }
             // Mark the current wake-up as seen *before* reading, so a commit that lands between
             // the read and the wait still wakes us.
@@ -74,21 +84,14 @@ pub(crate) fn catch_up<S: EventStore + Clone>(
                     // Resume after the whole scanned range once these are delivered: the events
                     // in it that did not match need not be looked at again.
                     st.skip_to = page.scanned_to;
+                    st.at_head = page.events.len() < PAGE_SIZE;
                     st.buffer.extend(page.events);
                 }
                 Ok(page) => {
                     if page.scanned_to > st.options.after {
                         st.options.after = page.scanned_to;
                     }
-                    tokio::select! {
-                        changed = st.wake.changed() => {
-                            if changed.is_err() {
-                                // The store was closed: keep polling so the next read reports it.
-                                tokio::time::sleep(st.poll).await;
-                            }
-                        }
-                        () = tokio::time::sleep(st.poll) => {}
-                    }
+                    wait(&mut st).await;
                 }
                 Err(err) => {
                     st.done = true;
@@ -98,6 +101,19 @@ pub(crate) fn catch_up<S: EventStore + Clone>(
         }
     })
     .boxed()
+}
+
+/// Waits for a commit's wake-up, or the poll interval.
+async fn wait<S>(st: &mut State<S>) {
+    tokio::select! {
+        changed = st.wake.changed() => {
+            if changed.is_err() {
+                // The store was closed: keep polling so the next read reports it.
+                tokio::time::sleep(st.poll).await;
+            }
+        }
+        () = tokio::time::sleep(st.poll) => {}
+    }
 }
 
 impl ReadAll {

@@ -115,6 +115,14 @@ pub enum CheckoutError {
     Unsettled(OrderId),
 }
 
+/// A saga's state folded up to a revision.
+#[derive(Debug, Default)]
+struct Folded {
+    state: CheckoutState,
+    /// The next revision to read.
+    next: u64,
+}
+
 /// Runs checkout sagas (see the module doc).
 #[derive(Clone)]
 pub struct CheckoutRunner {
@@ -321,6 +329,14 @@ impl CheckoutRunner {
 
     /// The saga's state, from its stream.
     pub async fn state(&self, order_id: &OrderId) -> Result<CheckoutState, CheckoutError> {
+        let mut folded = Folded::default();
+        self.catch_up(order_id, &mut folded).await?;
+        Ok(folded.state)
+    }
+
+    /// Folds the events of the saga's stream written since `folded` was last caught up: a drive
+    /// reads each event once, not the whole stream every round.
+    async fn catch_up(&self, order_id: &OrderId, folded: &mut Folded) -> Result<(), CheckoutError> {
         let failed = |error: String| CheckoutError::Step {
             order_id: order_id.clone(),
             step: "read".into(),
@@ -330,20 +346,20 @@ impl CheckoutRunner {
             .map_err(|e| failed(e.to_string()))?;
         let events = match self
             .store
-            .read_stream(&stream, ReadStream::forwards())
+            .read_stream(&stream, ReadStream::forwards().from_revision(folded.next))
             .await
         {
             Ok(events) => events,
             Err(shop_eventstore::Error::StreamNotFound(_)) => Vec::new(),
             Err(e) => return Err(failed(e.to_string())),
         };
-        let mut decoded = Vec::with_capacity(events.len());
         for event in &events {
-            decoded.push(
-                codec::decode(&event.event_type, &event.data).map_err(|e| failed(e.to_string()))?,
-            );
+            let decoded: CheckoutEvent =
+                codec::decode(&event.event_type, &event.data).map_err(|e| failed(e.to_string()))?;
+            Checkout::evolve(&mut folded.state, &decoded);
+            folded.next = event.revision + 1;
         }
-        Ok(Checkout::fold(&decoded))
+        Ok(())
     }
 
     /// Carries out the saga's steps until it ends or has nothing it can do now. When another
@@ -369,8 +385,10 @@ impl CheckoutRunner {
     }
 
     async fn drive_steps(&self, order_id: &OrderId) -> Result<CheckoutState, CheckoutError> {
+        let mut folded = Folded::default();
         for _ in 0..MAX_ROUNDS {
-            let state = self.state(order_id).await?;
+            self.catch_up(order_id, &mut folded).await?;
+            let state = folded.state.clone();
             let steps = next_steps(&state);
             if steps.is_empty() || (state.outcome.is_some() && steps == [Step::CancelExpiry]) {
                 if state.outcome.is_some() && !steps.is_empty() {
@@ -378,8 +396,20 @@ impl CheckoutRunner {
                 }
                 return Ok(state);
             }
-            for step in steps {
-                self.carry_out(order_id, &state, step).await?;
+            if state.compensating.is_none() {
+                // A forward round's steps are independent (reserve every line; commit every
+                // line and capture): asked at once, and their notes share the saga's appends.
+                let asked = steps
+                    .into_iter()
+                    .map(|step| self.carry_out(order_id, &state, step));
+                for answer in futures::future::join_all(asked).await {
+                    answer?;
+                }
+            } else {
+                // Compensations go one after another, in the order the saga lists them.
+                for step in steps {
+                    self.carry_out(order_id, &state, step).await?;
+                }
             }
         }
         Err(CheckoutError::Unsettled(order_id.clone()))
