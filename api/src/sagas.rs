@@ -69,7 +69,8 @@ pub enum SagaCommand {
         #[command(flatten)]
         stores: StoreArgs,
     },
-    /// Show one saga's timeline: every event of `checkout-<order id>` with its actor.
+    /// Show one saga's timeline: its events and those of its order, payment, expiry deadline and
+    /// reservations, in log order, with actors and correlation ids.
     Show {
         /// The order id.
         order_id: String,
@@ -184,6 +185,71 @@ fn print_sagas(rows: &[SagaRow]) {
     }
 }
 
+/// The events of `stream` (none when it does not exist).
+async fn stream_events(
+    events: &dyn EventStore,
+    stream: String,
+) -> anyhow::Result<Vec<shop_eventstore::RecordedEvent>> {
+    match events
+        .read_stream(&StreamName::new(stream)?, ReadStream::forwards())
+        .await
+    {
+        Ok(recorded) => Ok(recorded),
+        Err(shop_eventstore::Error::StreamNotFound(_)) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Prints a saga's timeline: its own events, and those of its order, its payment, its expiry
+/// deadline and its lines' reservations, in log order, each with its actor and correlation id.
+async fn show(events: &dyn EventStore, id: &OrderId) -> anyhow::Result<()> {
+    let saga = stream_events(events, format!("{}-{id}", Checkout::CATEGORY)).await?;
+    anyhow::ensure!(!saga.is_empty(), "no checkout saga for order {id}");
+    let mut decoded = Vec::with_capacity(saga.len());
+    for event in &saga {
+        decoded.push(codec::decode::<CheckoutEvent>(
+            &event.event_type,
+            &event.data,
+        )?);
+    }
+    let state = Checkout::fold(&decoded);
+    let mut timeline = saga;
+    timeline.extend(stream_events(events, format!("order-{id}")).await?);
+    if let Some(payment) = &state.payment_id {
+        timeline.extend(stream_events(events, format!("payment-{payment}")).await?);
+    }
+    let deadline = shop_commands::checkout::expiry_deadline(id);
+    timeline.extend(stream_events(events, format!("deadline-{deadline}")).await?);
+    for line in &state.lines {
+        let stock = stream_events(events, format!("inventory-{}", line.line.sku)).await?;
+        timeline.extend(stock.into_iter().filter(|e| {
+            e.data.to_value().get("order_id").and_then(|o| o.as_str()) == Some(id.as_str())
+        }));
+    }
+    timeline.sort_by_key(|e| e.position);
+    println!(
+        "checkout {id}: saga correlation id {}",
+        shop_commands::checkout::correlation(id)
+    );
+    for event in &timeline {
+        println!(
+            "{}  {:<34} {:<38} {}:{}  correlation {}  {}",
+            event.metadata.occurred_at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            event.stream,
+            event.event_type,
+            event.metadata.actor.kind,
+            event.metadata.actor.id,
+            event.metadata.correlation_id,
+            serde_json::to_string(&event.data.to_value())?,
+        );
+    }
+    println!(
+        "outcome: {:?}; compensating: {:?}; payment: {:?}; stuck: {}",
+        state.outcome, state.compensating, state.payment, state.stuck
+    );
+    Ok(())
+}
+
 /// Runs one saga command of the CLI.
 pub async fn run(command: SagaCommand) -> anyhow::Result<()> {
     match command {
@@ -254,35 +320,7 @@ pub async fn run(command: SagaCommand) -> anyhow::Result<()> {
         } => {
             let id = order_id(&id)?;
             let events = stores.events().await?;
-            let stream = StreamName::new(format!("{}-{id}", Checkout::CATEGORY))?;
-            let recorded = match events.read_stream(&stream, ReadStream::forwards()).await {
-                Ok(recorded) => recorded,
-                Err(shop_eventstore::Error::StreamNotFound(_)) => {
-                    anyhow::bail!("no checkout saga for order {id}")
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let mut decoded = Vec::with_capacity(recorded.len());
-            for event in &recorded {
-                let fact: CheckoutEvent = codec::decode(&event.event_type, &event.data)?;
-                println!(
-                    "{:>4}  {}  {:<34} {}:{}  correlation {}  {}",
-                    event.revision,
-                    event.metadata.occurred_at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
-                    event.event_type,
-                    event.metadata.actor.kind,
-                    event.metadata.actor.id,
-                    event.metadata.correlation_id,
-                    serde_json::to_string(&event.data.to_value())?,
-                );
-                decoded.push(fact);
-            }
-            let state = Checkout::fold(&decoded);
-            println!(
-                "outcome: {:?}; compensating: {:?}; payment: {:?}; stuck: {}",
-                state.outcome, state.compensating, state.payment, state.stuck
-            );
-            Ok(())
+            show(events.as_ref(), &id).await
         }
         SagaCommand::Retry {
             order_id: id,

@@ -90,6 +90,82 @@ async fn two_checkouts(data: &Path) {
         .unwrap();
 }
 
+/// A real checkout, o3, run to its end by the saga's runner with the sandbox gateway.
+async fn a_confirmed_checkout(data: &Path) {
+    use shop_commands::checkout::CheckoutRunner;
+    use shop_commands::gateway::{SandboxConfig, SandboxGateway};
+    use shop_domain::inventory::{Inventory, InventoryCommand};
+    use shop_domain::order::{Order, OrderCommand, OrderLine};
+    use shop_domain::pricing::Totals;
+    use shop_domain::{Address, ProductId, WarehouseId};
+
+    let store = events(data).await;
+    let clock = Arc::new(SystemClock);
+    let admin = Actor::new("admin", "setup");
+    let sku = Sku::new("TEE").unwrap();
+    let inventory: CommandHandler<Inventory> =
+        CommandHandler::new(store.clone(), clock.clone(), HandlerConfig::default());
+    let receive = InventoryCommand::ReceiveStock {
+        sku: sku.clone(),
+        warehouse: WarehouseId::new("w1").unwrap(),
+        quantity: 5,
+        note: None,
+    };
+    inventory
+        .handle(&sku, Cmd::new(uuid::Uuid::new_v4(), receive, admin.clone()))
+        .await
+        .unwrap();
+    let eur = |minor| Money::new(minor, Currency::EUR);
+    let address = Box::new(Address {
+        name: "Alice Example".into(),
+        line1: "Hauptstr. 1".into(),
+        line2: None,
+        city: "Berlin".into(),
+        region: None,
+        postal_code: "10115".into(),
+        country: "DE".into(),
+    });
+    let id = OrderId::new("o3").unwrap();
+    let place = OrderCommand::PlaceOrder {
+        order_id: id.clone(),
+        customer_id: None,
+        cart_id: None,
+        lines: vec![
+            OrderLine::new(sku.clone(), ProductId::new("p1").unwrap(), 2, eur(1_000)).unwrap(),
+        ],
+        currency: Currency::EUR,
+        totals: Totals::from_parts(eur(2_000), eur(0), eur(0), eur(0)).unwrap(),
+        shipping_address: address.clone(),
+        billing_address: address,
+        promo_code: None,
+        shipping_method: "standard".into(),
+    };
+    let orders: CommandHandler<Order> =
+        CommandHandler::new(store.clone(), clock.clone(), HandlerConfig::default());
+    orders
+        .handle(&id, Cmd::new(uuid::Uuid::new_v4(), place, admin))
+        .await
+        .unwrap();
+    let runner = CheckoutRunner::new(
+        store,
+        clock,
+        Arc::new(SandboxGateway::new(SandboxConfig::default())),
+        HandlerConfig::default(),
+    );
+    let lines = vec![CheckoutLine { sku, quantity: 2 }];
+    let state = runner
+        .start(
+            &id,
+            &PaymentId::new("pay-o3").unwrap(),
+            lines,
+            eur(2_000),
+            "tok_approve",
+        )
+        .await
+        .unwrap();
+    assert!(state.outcome.is_some());
+}
+
 async fn saga_events(data: &Path, id: &str) -> Vec<(String, String)> {
     let store = events(data).await;
     store
@@ -192,6 +268,39 @@ async fn project_sagas(data: &Path) {
     );
     stop.send(true).unwrap();
     task.await.unwrap().unwrap();
+}
+
+#[test]
+fn a_saga_timeline_spans_its_order_payment_deadline_and_reservations() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    on_runtime(a_confirmed_checkout(data));
+    let (ok, out, err) = shop(data, &["saga", "show", "o3"]);
+    assert!(ok, "{err}");
+    let correlation = shop_commands::checkout::correlation(&OrderId::new("o3").unwrap());
+    assert!(
+        out.contains(&format!("saga correlation id {correlation}")),
+        "{out}"
+    );
+    for expected in [
+        "checkout.CheckoutCompleted.v1",
+        "order.OrderConfirmed.v1",
+        "payment.PaymentCaptured.v1",
+        "deadline.DeadlineScheduled.v1",
+        "inventory.StockReserved.v1",
+        "inventory.ReservationCommitted.v1",
+    ] {
+        assert!(out.contains(expected), "{expected} missing:\n{out}");
+    }
+    // The saga's commands to the order carry the saga's correlation id.
+    let confirmed = out
+        .lines()
+        .find(|l| l.contains("order.OrderConfirmed.v1"))
+        .unwrap();
+    assert!(confirmed.contains(&correlation.to_string()), "{confirmed}");
+    // The receipt of stock is another order's business: not in this timeline.
+    assert!(!out.contains("inventory.StockReceived.v1"), "{out}");
+    assert!(out.contains("outcome: Some(Confirmed)"), "{out}");
 }
 
 #[test]

@@ -199,6 +199,14 @@ async fn past_expiry(shop: &Shop, id: &OrderId) -> Option<CheckoutOutcome> {
     ended
 }
 
+/// The gateway refuses every authorization for the rest of the test.
+fn gateway_down(shop: &Shop) {
+    for _ in 0..1_000 {
+        shop.gateway
+            .inject(OperationKind::Authorize, Fault::Unavailable);
+    }
+}
+
 async fn order(shop: &Shop, id: &OrderId) -> OrderState {
     fold::<Order>(&shop.store, format!("order-{id}")).await
 }
@@ -316,8 +324,8 @@ async fn a_new_runner_resumes_the_checkouts_an_old_one_left_open() {
 #[tokio::test]
 async fn the_expiry_deadline_fires_and_the_runner_compensates() {
     let shop = shop(10, 10).await;
-    shop.gateway
-        .inject(OperationKind::Authorize, Fault::Unavailable);
+    // Down until the expiry: `run` retries open sagas, and must not get through first.
+    gateway_down(&shop);
     let (id, outcome) = checkout(&shop, 9, test_tokens::APPROVE).await;
     assert!(outcome.is_err(), "{outcome:?}");
 
@@ -720,8 +728,8 @@ async fn a_compensation_that_fails_is_retried_until_it_succeeds() {
     let flaky = support::store::Instrumented::new(inner.clone());
     let store: Arc<dyn EventStore> = flaky.clone();
     let shop = shop_on(store, tempfile::tempdir().unwrap(), 10, 10).await;
-    shop.gateway
-        .inject(OperationKind::Authorize, Fault::Unavailable);
+    // Down until the expiry: `run` retries open sagas, and must not get through first.
+    gateway_down(&shop);
     let (id, outcome) = checkout(&shop, 13, test_tokens::APPROVE).await;
     assert!(outcome.is_err(), "{outcome:?}");
 

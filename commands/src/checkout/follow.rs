@@ -322,7 +322,8 @@ impl CheckoutRunner {
     ) -> bool {
         let mut wait = Duration::from_millis(50);
         loop {
-            let command = Command::new(Uuid::new_v4(), note.clone(), actor());
+            let command = Command::new(Uuid::new_v4(), note.clone(), actor())
+                .correlated(correlation(order_id));
             match self.checkouts.handle(order_id, command).await {
                 Ok(_) => return true,
                 // No saga for this order (an order placed without one), or nothing to note.

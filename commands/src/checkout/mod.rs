@@ -153,6 +153,13 @@ fn saga_id(order_id: &OrderId, step: &str, detail: &str) -> Uuid {
     )
 }
 
+/// The correlation id of everything a checkout's saga writes or asks (its notes, the commands to
+/// the order, payment and inventory, operators' actions on it): one id per checkout, derived
+/// from the order id, so an auditor can pull the whole trail of a saga by it.
+pub fn correlation(order_id: &OrderId) -> Uuid {
+    saga_id(order_id, "correlation", "")
+}
+
 fn actor() -> Actor {
     Actor::system("checkout-saga")
 }
@@ -278,7 +285,10 @@ impl CheckoutRunner {
         operator: Actor,
     ) -> Result<(), CheckoutError> {
         self.checkouts
-            .handle(order_id, Command::new(Uuid::new_v4(), note, operator))
+            .handle(
+                order_id,
+                Command::new(Uuid::new_v4(), note, operator).correlated(correlation(order_id)),
+            )
             .await
             .map(|_| ())
             .map_err(|e| CheckoutError::Step {
@@ -427,7 +437,10 @@ impl CheckoutRunner {
         let id = Uuid::new_v4();
         match self
             .checkouts
-            .handle(order_id, Command::new(id, note, actor()))
+            .handle(
+                order_id,
+                Command::new(id, note, actor()).correlated(correlation(order_id)),
+            )
             .await
         {
             Ok(_) => Ok(()),
@@ -474,7 +487,8 @@ impl CheckoutRunner {
         detail: &str,
         body: A::Command,
     ) -> Result<Result<(), A::Rejection>, CheckoutError> {
-        let command = Command::new(saga_id(order_id, step, detail), body, actor());
+        let command = Command::new(saga_id(order_id, step, detail), body, actor())
+            .correlated(correlation(order_id));
         match handler.handle(id, command).await {
             Ok(_) => Ok(Ok(())),
             Err(CommandError::Rejected(rejection)) => Ok(Err(rejection)),
