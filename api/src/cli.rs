@@ -14,8 +14,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server (API, projections, process managers) on the configured stores.
-    Serve,
+    /// Run the server (HTTP, projections, process managers) on the configured stores.
+    Serve(crate::server::Settings),
     /// Checkout sagas: run the process managers on their own, list and inspect sagas, and
     /// record operators' retries and forced compensations.
     #[command(subcommand)]

@@ -1,6 +1,8 @@
-//! The `shop` application: configuration, the command-line interface and (with the REST API issue)
-//! the axum server that wires commands, projections and process managers together.
+//! The `shop` application: configuration, the command-line interface and the axum server that
+//! wires commands, projections and process managers together (`serve`; its REST routes arrive
+//! with the REST API issue).
 
 pub mod cli;
 pub mod sagas;
+pub mod server;
 pub mod stores;

@@ -18,13 +18,7 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
-        Command::Serve => {
-            eprintln!(
-                "shop: the HTTP server is not built yet (it arrives with the REST API issue); \
-                 the event store is ready: see `shop bench eventstore`."
-            );
-            std::process::exit(2);
-        }
+        Command::Serve(settings) => shop_api::server::serve(settings).await,
         Command::Saga(command) => shop_api::sagas::run(command).await,
         Command::Bench(Bench::Eventstore(options)) => shop_eventstore::bench::run(options).await,
         Command::Bench(Bench::FlashSale(options)) => shop_commands::bench::run(options).await,

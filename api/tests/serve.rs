@@ -1,0 +1,158 @@
+//! `shop serve` on the embedded defaults: it answers `/healthz` and `/readyz`, and runs the
+//! projection workers and the process managers in its own process: a checkout started by
+//! appending its start (as the API will) is driven to its end by the server's saga runner and
+//! shows up in the operators' read model.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shop_api::server::{Server, Settings};
+use shop_commands::{Command, CommandHandler, HandlerConfig, SystemClock};
+use shop_domain::checkout::{Checkout, CheckoutCommand, CheckoutLine};
+use shop_domain::inventory::{Inventory, InventoryCommand};
+use shop_domain::order::{Order, OrderCommand, OrderLine};
+use shop_domain::pricing::Totals;
+use shop_domain::{Address, Currency, Money, OrderId, PaymentId, ProductId, Sku, WarehouseId};
+use shop_eventstore::Actor;
+use shop_projections::models::sagas::sagas_by_state;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+/// A plain HTTP/1.1 GET; returns the status line and the body.
+async fn get(addr: SocketAddr, path: &str) -> (String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response.lines().next().unwrap_or_default().to_owned();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn settings(dir: &std::path::Path) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        eventstore_url: None,
+        database_url: None,
+        data_dir: dir.to_path_buf(),
+        no_process_managers: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_answers_health_checks_and_runs_the_sagas_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(settings(dir.path())).await.unwrap();
+    assert!(
+        server.managers.is_some(),
+        "process managers run in the server by default"
+    );
+
+    let (status, body) = get(server.addr, "/healthz").await;
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(body, "ok");
+    let (status, _) = get(server.addr, "/readyz").await;
+    assert!(status.contains("200"), "{status}");
+    let (status, _) = get(server.addr, "/nope").await;
+    assert!(status.contains("404"), "{status}");
+
+    // Stock, an order, and the checkout's start, as the API will write them.
+    let events = server.events.clone();
+    let clock = Arc::new(SystemClock);
+    let admin = Actor::new("admin", "setup");
+    let sku = Sku::new("TEE").unwrap();
+    let inventory: CommandHandler<Inventory> =
+        CommandHandler::new(events.clone(), clock.clone(), HandlerConfig::default());
+    let receive = InventoryCommand::ReceiveStock {
+        sku: sku.clone(),
+        warehouse: WarehouseId::new("w1").unwrap(),
+        quantity: 5,
+        note: None,
+    };
+    inventory
+        .handle(&sku, Command::new(Uuid::new_v4(), receive, admin.clone()))
+        .await
+        .unwrap();
+    let eur = |minor| Money::new(minor, Currency::EUR);
+    let address = Box::new(Address {
+        name: "Alice Example".into(),
+        line1: "Hauptstr. 1".into(),
+        line2: None,
+        city: "Berlin".into(),
+        region: None,
+        postal_code: "10115".into(),
+        country: "DE".into(),
+    });
+    let id = OrderId::new("o1").unwrap();
+    let place = OrderCommand::PlaceOrder {
+        order_id: id.clone(),
+        customer_id: None,
+        cart_id: None,
+        lines: vec![
+            OrderLine::new(sku.clone(), ProductId::new("p1").unwrap(), 2, eur(1_000)).unwrap(),
+        ],
+        currency: Currency::EUR,
+        totals: Totals::from_parts(eur(2_000), eur(0), eur(0), eur(0)).unwrap(),
+        shipping_address: address.clone(),
+        billing_address: address,
+        promo_code: None,
+        shipping_method: "standard".into(),
+    };
+    let orders: CommandHandler<Order> =
+        CommandHandler::new(events.clone(), clock.clone(), HandlerConfig::default());
+    orders
+        .handle(&id, Command::new(Uuid::new_v4(), place, admin.clone()))
+        .await
+        .unwrap();
+    let checkouts: CommandHandler<Checkout> =
+        CommandHandler::new(events.clone(), clock, HandlerConfig::default());
+    let start = CheckoutCommand::Start {
+        order_id: id.clone(),
+        payment_id: PaymentId::new("pay-o1").unwrap(),
+        lines: vec![CheckoutLine { sku, quantity: 2 }],
+        amount: eur(2_000),
+        method_token: "tok_approve".into(),
+    };
+    checkouts
+        .handle(&id, Command::new(Uuid::new_v4(), start, admin))
+        .await
+        .unwrap();
+
+    // The server's runner drives it; its projections list it as confirmed.
+    let mut confirmed = Vec::new();
+    for _ in 0..500 {
+        confirmed = sagas_by_state(server.reads.as_ref(), "confirmed", None, 10)
+            .await
+            .unwrap_or_default();
+        if !confirmed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        confirmed
+            .iter()
+            .map(|r| r.order_id.as_str())
+            .collect::<Vec<_>>(),
+        ["o1"]
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_settings_are_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bad = settings(dir.path());
+    bad.eventstore_url = Some("mysql://nope".into());
+    let error = Server::start(bad).await.err().expect("refused");
+    assert!(format!("{error:#}").contains("EVENTSTORE_URL"), "{error:#}");
+    let mut bad = settings(dir.path());
+    bad.database_url = Some("mongodb://nope".into());
+    let error = Server::start(bad).await.err().expect("refused");
+    assert!(format!("{error:#}").contains("DATABASE_URL"), "{error:#}");
+}
