@@ -2,7 +2,9 @@
 //! wires commands, projections and process managers together (`serve`; its REST routes arrive
 //! with the REST API issue).
 
+pub mod auth;
 pub mod cli;
+pub mod problem;
 pub mod sagas;
 pub mod server;
 pub mod stores;

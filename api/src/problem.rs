@@ -1,0 +1,136 @@
+//! RFC 9457 problem details: every error the HTTP side answers is `application/problem+json`
+//! with a stable machine-readable `code`, a human `title` and `detail`, and, for invalid input,
+//! one entry per offending field. Internal details (store errors, stack traces) never leak: they
+//! are logged and answered as a plain `internal` problem.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// One invalid field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field, as a JSON pointer into the request body (`/lines/0/quantity`).
+    pub pointer: String,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+/// A problem to answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// `about:blank`: the `code` says which problem it is.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Short, the same for every occurrence of the code.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// Stable, machine-readable (`unauthorized`, `token_expired`, `validation_failed`, …).
+    pub code: &'static str,
+    /// What happened this time.
+    pub detail: String,
+    /// The invalid fields, for `validation_failed`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    /// A problem with `status`, `code`, `title` and `detail`.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind: "about:blank",
+            title: title.into(),
+            status: status.as_u16(),
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// 422 with the offending fields.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut problem = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Invalid request",
+            "one or more fields are invalid",
+        );
+        problem.errors = errors;
+        problem
+    }
+
+    /// 500 without details: `error` is logged, not answered.
+    pub fn internal(error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the request could not be completed; it was logged",
+        )
+    }
+
+    /// The status as a `StatusCode`.
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let body = serde_json::to_string(&self).unwrap_or_else(|_| "{}".into());
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_serialise_as_rfc_9457_with_a_code() {
+        let mut problem = Problem::validation(vec![FieldError {
+            pointer: "/lines/0/quantity".into(),
+            detail: "must be 1 to 1,000".into(),
+        }]);
+        problem.detail = "one field is invalid".into();
+        let json = serde_json::to_value(&problem).unwrap();
+        assert_eq!(json["type"], "about:blank");
+        assert_eq!(json["status"], 422);
+        assert_eq!(json["code"], "validation_failed");
+        assert_eq!(json["errors"][0]["pointer"], "/lines/0/quantity");
+        let plain = serde_json::to_value(Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Not found",
+            "no such order",
+        ))
+        .unwrap();
+        assert!(plain.get("errors").is_none());
+        let response = problem.into_response();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+    }
+
+    #[test]
+    fn internal_problems_say_nothing_of_the_cause() {
+        let problem = Problem::internal(&"connection to 10.0.0.5:5432 refused");
+        assert_eq!(problem.status, 500);
+        assert!(!problem.detail.contains("10.0.0.5"));
+    }
+}
