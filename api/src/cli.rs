@@ -20,6 +20,8 @@ pub enum Command {
     /// record operators' retries and forced compensations.
     #[command(subcommand)]
     Saga(crate::sagas::SagaCommand),
+    /// Load a deterministic demo catalog with stock (run it again: nothing new is written).
+    Seed(crate::seed::SeedArgs),
     /// Mint a development bearer token (HS256, secret in SHOP_JWT_SECRET).
     Token(crate::auth::TokenArgs),
     /// Benchmarks.

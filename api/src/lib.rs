@@ -6,5 +6,6 @@ pub mod auth;
 pub mod cli;
 pub mod problem;
 pub mod sagas;
+pub mod seed;
 pub mod server;
 pub mod stores;

@@ -21,6 +21,7 @@ async fn main() {
         Command::Serve(settings) => shop_api::server::serve(settings).await,
         Command::Saga(command) => shop_api::sagas::run(command).await,
         Command::Token(args) => shop_api::auth::token(&args),
+        Command::Seed(args) => shop_api::seed::run(args).await,
         Command::Bench(Bench::Eventstore(options)) => shop_eventstore::bench::run(options).await,
         Command::Bench(Bench::FlashSale(options)) => shop_commands::bench::run(options).await,
         Command::Bench(Bench::Checkout(options)) => {

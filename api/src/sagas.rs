@@ -36,11 +36,13 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    async fn events(&self) -> anyhow::Result<Arc<dyn EventStore>> {
+    /// The event store they name.
+    pub async fn events(&self) -> anyhow::Result<Arc<dyn EventStore>> {
         stores::event_store(self.eventstore_url.as_deref(), &self.data_dir).await
     }
 
-    async fn reads(&self) -> anyhow::Result<Arc<dyn ReadStore>> {
+    /// The read-model database they name.
+    pub async fn reads(&self) -> anyhow::Result<Arc<dyn ReadStore>> {
         stores::read_store(self.database_url.as_deref(), &self.data_dir).await
     }
 }
