@@ -33,6 +33,9 @@ pub struct Problem {
     /// The invalid fields, for `validation_failed`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -50,7 +53,14 @@ impl Problem {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    /// The same problem, telling the client to wait `seconds` before trying again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// 422 with the offending fields.
@@ -91,7 +101,78 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
+    }
+}
+impl<R: std::fmt::Display> From<shop_commands::CommandError<R>> for Problem {
+    /// How a command's failure is answered: a refusal by the aggregate's rules is 422 with the
+    /// rule's own message (written for the caller); an `If-Match` that does not hold is 412; a
+    /// stream that kept changing is 409; load shedding, a transient store failure and shutdown
+    /// are 503 with `Retry-After`; anything else is logged and answered as `internal`.
+    fn from(error: shop_commands::CommandError<R>) -> Self {
+        use shop_commands::CommandError as E;
+        match error {
+            E::Rejected(rejection) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "rejected",
+                "Refused by the rules",
+                rejection.to_string(),
+            ),
+            E::RevisionMismatch {
+                expected, actual, ..
+            } => Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                "Changed meanwhile",
+                format!(
+                    "If-Match was revision {expected}; it is now {}",
+                    actual.map_or("none".to_owned(), |a| a.to_string())
+                ),
+            ),
+            E::Conflict { .. } => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Busy",
+                "the resource kept changing while the request was decided; try again",
+            )
+            .retry_after(1),
+            E::Overloaded { .. } => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "Overloaded",
+                "too many requests are waiting for this resource; try again shortly",
+            )
+            .retry_after(1),
+            E::ShuttingDown => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "Shutting down",
+                "the server is stopping; try again",
+            )
+            .retry_after(5),
+            E::InvalidStream(e) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_id",
+                "Invalid id",
+                e.to_string(),
+            ),
+            E::Store(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "a transient store failure");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Temporarily unavailable",
+                    "the request could not be completed now; try again",
+                )
+                .retry_after(1)
+            }
+            other => Problem::internal(&other),
+        }
     }
 }
 
@@ -125,6 +206,53 @@ mod tests {
             response.headers()[header::CONTENT_TYPE],
             "application/problem+json"
         );
+    }
+
+    #[test]
+    fn command_failures_map_to_statuses_and_codes() {
+        use shop_commands::CommandError as E;
+        use shop_eventstore::StreamName;
+        let stream = StreamName::new("order-o1").unwrap();
+        let cases: Vec<(E<String>, u16, &str, Option<u64>)> = vec![
+            (
+                E::Rejected("the order has shipped".into()),
+                422,
+                "rejected",
+                None,
+            ),
+            (
+                E::RevisionMismatch {
+                    stream: stream.clone(),
+                    expected: 3,
+                    actual: Some(4),
+                },
+                412,
+                "precondition_failed",
+                None,
+            ),
+            (
+                E::Conflict {
+                    stream: stream.clone(),
+                    attempts: 5,
+                },
+                409,
+                "conflict",
+                Some(1),
+            ),
+            (E::Overloaded { stream }, 503, "overloaded", Some(1)),
+            (E::ShuttingDown, 503, "shutting_down", Some(5)),
+        ];
+        for (error, status, code, retry) in cases {
+            let problem = Problem::from(error);
+            assert_eq!(
+                (problem.status, problem.code, problem.retry_after),
+                (status, code, retry)
+            );
+        }
+        let rejected = Problem::from(E::Rejected("the order has shipped".to_owned()));
+        assert_eq!(rejected.detail, "the order has shipped");
+        let response = Problem::from(E::<String>::ShuttingDown).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
     }
 
     #[test]
