@@ -170,7 +170,12 @@ impl DeadlineScheduler {
                 return Ok(());
             }
             tokio::select! {
-                _ = stop.changed() => {}
+                changed = stop.changed() => {
+                    // A dropped sender means stop, too (and would wake this at once forever).
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                }
                 next = events.next() => {
                     let Some(recorded) = next else {
                         anyhow::bail!("the deadline subscription ended");

@@ -199,7 +199,16 @@ impl ReservationExpiry {
                 return Ok(());
             }
             let next = tokio::select! {
-                _ = stop.changed() => continue,
+                changed = stop.changed() => {
+                    // A dropped sender means stop, too (and would wake this at once forever).
+                    if changed.is_err() {
+                        if let Some(position) = handled {
+                            checkpoint.save(position).await?;
+                        }
+                        return Ok(());
+                    }
+                    continue;
+                }
                 _ = saves.tick() => {
                     if handled != saved && let Some(position) = handled {
                         match checkpoint.save(position).await {

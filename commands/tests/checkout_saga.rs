@@ -1052,3 +1052,30 @@ async fn two_runners_on_the_same_checkouts_charge_once() {
         assert_eq!(level.available() + level.committed(), 40);
     }
 }
+
+#[tokio::test]
+async fn the_process_managers_stop_when_their_stop_sender_is_dropped() {
+    let shop = shop(1, 1).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (runner, scheduler) = (shop.runner.clone(), shop.runner.deadlines().clone());
+    let expiry = shop_commands::reservations::ReservationExpiry::new(
+        shop.store.clone(),
+        shop.clock.clone(),
+        HandlerConfig::default(),
+    );
+    let (a, b, c) = (stopped.clone(), stopped.clone(), stopped);
+    let tasks = vec![
+        tokio::spawn(async move { runner.run(a).await }),
+        tokio::spawn(async move { scheduler.run(b).await }),
+        tokio::spawn(async move { expiry.run(c).await }),
+    ];
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(stop);
+    for task in tasks {
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("stopped, not spinning")
+            .unwrap()
+            .unwrap();
+    }
+}

@@ -380,7 +380,14 @@ impl CheckoutRunner {
                 return Ok(());
             }
             let next = tokio::select! {
-                _ = stop.changed() => continue,
+                changed = stop.changed() => {
+                    // A dropped sender means stop, too (and would wake this at once forever).
+                    if changed.is_err() {
+                        save(handled).await;
+                        return Ok(());
+                    }
+                    continue;
+                }
                 _ = saves.tick() => {
                     if handled != saved {
                         save(handled).await;
