@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod idempotency;
 pub mod problem;
 pub mod sagas;
 pub mod seed;
