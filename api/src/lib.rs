@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod idempotency;
 pub mod problem;
+pub mod request_id;
 pub mod sagas;
 pub mod seed;
 pub mod server;

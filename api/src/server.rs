@@ -113,6 +113,7 @@ impl Server {
         let app = axum::Router::new()
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
+            .layer(axum::middleware::from_fn(crate::request_id::layer))
             .with_state(AppState {
                 events: events.clone(),
                 reads: reads.clone(),

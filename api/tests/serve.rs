@@ -21,17 +21,21 @@ use uuid::Uuid;
 
 /// A plain HTTP/1.1 GET; returns the status line and the body.
 async fn get(addr: SocketAddr, path: &str) -> (String, String) {
+    let (status, _, body) = get_with(addr, path, "").await;
+    (status, body)
+}
+
+/// The same with extra header lines; returns the status line, the head and the body.
+async fn get_with(addr: SocketAddr, path: &str, headers: &str) -> (String, String, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: shop\r\n{headers}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     let status = response.lines().next().unwrap_or_default().to_owned();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or_default();
+    (status, head.to_lowercase(), body.to_owned())
 }
 
 fn settings(dir: &std::path::Path) -> Settings {
@@ -60,6 +64,9 @@ async fn the_server_answers_health_checks_and_runs_the_sagas_itself() {
     assert!(status.contains("200"), "{status}");
     let (status, _) = get(server.addr, "/nope").await;
     assert!(status.contains("404"), "{status}");
+    // Every response names its request id, the client's own when it sent a sensible one.
+    let (_, head, _) = get_with(server.addr, "/healthz", "X-Request-Id: probe-7\r\n").await;
+    assert!(head.contains("x-request-id: probe-7"), "{head}");
 
     // Stock, an order, and the checkout's start, as the API will write them.
     let events = server.events.clone();
