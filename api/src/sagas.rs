@@ -167,6 +167,16 @@ fn gateway() -> Arc<dyn PaymentGateway> {
     Arc::new(SandboxGateway::new(SandboxConfig::default()))
 }
 
+/// A runner for recording operators' actions (the process running the sagas carries them out).
+fn checkout_runner(events: Arc<dyn EventStore>) -> CheckoutRunner {
+    CheckoutRunner::new(
+        events,
+        Arc::new(SystemClock),
+        gateway(),
+        HandlerConfig::default(),
+    )
+}
+
 fn print_sagas(rows: &[SagaRow]) {
     if rows.is_empty() {
         println!("no sagas");
@@ -330,9 +340,9 @@ pub async fn run(command: SagaCommand) -> anyhow::Result<()> {
             stores,
         } => {
             let (id, who) = (order_id(&id)?, operator(&who)?);
-            let managers =
-                ProcessManagers::new(stores.events().await?, Arc::new(SystemClock), gateway());
-            managers.checkout.request_retry(&id, who).await?;
+            checkout_runner(stores.events().await?)
+                .request_retry(&id, who)
+                .await?;
             println!("retry of {id} recorded; the process running the sagas drives it");
             Ok(())
         }
@@ -343,10 +353,7 @@ pub async fn run(command: SagaCommand) -> anyhow::Result<()> {
             stores,
         } => {
             let (id, who) = (order_id(&id)?, operator(&who)?);
-            let managers =
-                ProcessManagers::new(stores.events().await?, Arc::new(SystemClock), gateway());
-            managers
-                .checkout
+            checkout_runner(stores.events().await?)
                 .request_compensation(&id, &note, who)
                 .await?;
             println!("compensation of {id} recorded; the process running the sagas carries it out");

@@ -11,6 +11,7 @@ use shop_domain::inventory::{Inventory, InventoryCommand};
 use shop_domain::product::{Product, ProductCommand, ProductDetails, Variant};
 use shop_domain::{Currency, Money, ProductId, Sku, WarehouseId};
 use shop_eventstore::{Actor, EventStore};
+use shop_projections::search::bench::Rng;
 use uuid::Uuid;
 
 use crate::sagas::StoreArgs;
@@ -31,28 +32,6 @@ pub struct SeedArgs {
     pub seed: u64,
     #[command(flatten)]
     pub stores: StoreArgs,
-}
-
-/// splitmix64: small, fast, and the same everywhere.
-#[derive(Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
 }
 
 /// (department, [(category, nouns, typical price in cents, variant attribute, its values)]).
@@ -158,7 +137,7 @@ pub struct DemoProduct {
 
 /// The `i`th product of the catalog of `seed`.
 pub fn demo_product(seed: u64, i: u32) -> DemoProduct {
-    let mut rng = Rng(seed.wrapping_mul(0x1000_0001).wrapping_add(u64::from(i)));
+    let mut rng = Rng::new(seed.wrapping_mul(0x1000_0001).wrapping_add(u64::from(i)));
     let (department, categories) = rng.pick(DEPARTMENTS);
     let (category, nouns, typical, attribute, values) = rng.pick(categories);
     let adjective = rng.pick(ADJECTIVES);

@@ -2,6 +2,8 @@
 //! compensation with the operator as actor, list sagas from the read model; bad input gets a
 //! readable message and exit status 1, and changes nothing.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -94,58 +96,12 @@ async fn two_checkouts(data: &Path) {
 async fn a_confirmed_checkout(data: &Path) {
     use shop_commands::checkout::CheckoutRunner;
     use shop_commands::gateway::{SandboxConfig, SandboxGateway};
-    use shop_domain::inventory::{Inventory, InventoryCommand};
-    use shop_domain::order::{Order, OrderCommand, OrderLine};
-    use shop_domain::pricing::Totals;
-    use shop_domain::{Address, ProductId, WarehouseId};
 
     let store = events(data).await;
+    let (sku, id) = (Sku::new("TEE").unwrap(), OrderId::new("o3").unwrap());
+    support::stock_and_order(&store, &sku, &id).await;
+    let eur = support::eur;
     let clock = Arc::new(SystemClock);
-    let admin = Actor::new("admin", "setup");
-    let sku = Sku::new("TEE").unwrap();
-    let inventory: CommandHandler<Inventory> =
-        CommandHandler::new(store.clone(), clock.clone(), HandlerConfig::default());
-    let receive = InventoryCommand::ReceiveStock {
-        sku: sku.clone(),
-        warehouse: WarehouseId::new("w1").unwrap(),
-        quantity: 5,
-        note: None,
-    };
-    inventory
-        .handle(&sku, Cmd::new(uuid::Uuid::new_v4(), receive, admin.clone()))
-        .await
-        .unwrap();
-    let eur = |minor| Money::new(minor, Currency::EUR);
-    let address = Box::new(Address {
-        name: "Alice Example".into(),
-        line1: "Hauptstr. 1".into(),
-        line2: None,
-        city: "Berlin".into(),
-        region: None,
-        postal_code: "10115".into(),
-        country: "DE".into(),
-    });
-    let id = OrderId::new("o3").unwrap();
-    let place = OrderCommand::PlaceOrder {
-        order_id: id.clone(),
-        customer_id: None,
-        cart_id: None,
-        lines: vec![
-            OrderLine::new(sku.clone(), ProductId::new("p1").unwrap(), 2, eur(1_000)).unwrap(),
-        ],
-        currency: Currency::EUR,
-        totals: Totals::from_parts(eur(2_000), eur(0), eur(0), eur(0)).unwrap(),
-        shipping_address: address.clone(),
-        billing_address: address,
-        promo_code: None,
-        shipping_method: "standard".into(),
-    };
-    let orders: CommandHandler<Order> =
-        CommandHandler::new(store.clone(), clock.clone(), HandlerConfig::default());
-    orders
-        .handle(&id, Cmd::new(uuid::Uuid::new_v4(), place, admin))
-        .await
-        .unwrap();
     let runner = CheckoutRunner::new(
         store,
         clock,

@@ -1,27 +1,16 @@
 //! `shop seed`: a deterministic demo catalog with stock; valid for the product and inventory
 //! rules, the same on every run, and idempotent.
 
+mod support;
+
 use std::sync::Arc;
 
 use shop_api::seed::{demo_product, seed_store};
-use shop_commands::codec;
 use shop_domain::Aggregate;
 use shop_domain::inventory::Inventory;
 use shop_domain::product::Product;
+use shop_eventstore::EventStore;
 use shop_eventstore::sqlite::{SqliteEventStore, SqliteOptions};
-use shop_eventstore::{EventStore, ReadStream, StreamName};
-
-async fn fold<A: Aggregate>(store: &Arc<dyn EventStore>, stream: String) -> A::State {
-    let events = store
-        .read_stream(&StreamName::new(stream).unwrap(), ReadStream::forwards())
-        .await
-        .unwrap_or_default();
-    let decoded: Vec<A::Event> = events
-        .iter()
-        .map(|e| codec::decode(&e.event_type, &e.data).unwrap())
-        .collect();
-    A::fold(&decoded)
-}
 
 #[test]
 fn the_catalog_is_deterministic_and_varied() {
@@ -75,10 +64,12 @@ async fn seeding_writes_valid_products_with_stock_once() {
 
     for i in [0u32, 17, 49] {
         let demo = demo_product(1, i);
-        let product = fold::<Product>(&store, format!("product-{}", demo.product_id)).await;
+        let product =
+            support::fold::<Product>(&store, format!("product-{}", demo.product_id)).await;
         assert_eq!(product.details().title, demo.details.title);
         for (variant, units) in &demo.variants {
-            let stock = fold::<Inventory>(&store, format!("inventory-{}", variant.sku)).await;
+            let stock =
+                support::fold::<Inventory>(&store, format!("inventory-{}", variant.sku)).await;
             assert_eq!(stock.available(), u64::from(*units), "{}", variant.sku);
         }
     }

@@ -3,6 +3,8 @@
 //! appending its start (as the API will) is driven to its end by the server's saga runner and
 //! shows up in the operators' read model.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +12,7 @@ use std::time::Duration;
 use shop_api::server::{Server, Settings};
 use shop_commands::{Command, CommandHandler, HandlerConfig, SystemClock};
 use shop_domain::checkout::{Checkout, CheckoutCommand, CheckoutLine};
-use shop_domain::inventory::{Inventory, InventoryCommand};
-use shop_domain::order::{Order, OrderCommand, OrderLine};
-use shop_domain::pricing::Totals;
-use shop_domain::{Address, Currency, Money, OrderId, PaymentId, ProductId, Sku, WarehouseId};
+use shop_domain::{OrderId, PaymentId, Sku};
 use shop_eventstore::Actor;
 use shop_projections::models::sagas::sagas_by_state;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -70,52 +69,11 @@ async fn the_server_answers_health_checks_and_runs_the_sagas_itself() {
 
     // Stock, an order, and the checkout's start, as the API will write them.
     let events = server.events.clone();
+    let (sku, id) = (Sku::new("TEE").unwrap(), OrderId::new("o1").unwrap());
+    support::stock_and_order(&events, &sku, &id).await;
+    let eur = support::eur;
     let clock = Arc::new(SystemClock);
     let admin = Actor::new("admin", "setup");
-    let sku = Sku::new("TEE").unwrap();
-    let inventory: CommandHandler<Inventory> =
-        CommandHandler::new(events.clone(), clock.clone(), HandlerConfig::default());
-    let receive = InventoryCommand::ReceiveStock {
-        sku: sku.clone(),
-        warehouse: WarehouseId::new("w1").unwrap(),
-        quantity: 5,
-        note: None,
-    };
-    inventory
-        .handle(&sku, Command::new(Uuid::new_v4(), receive, admin.clone()))
-        .await
-        .unwrap();
-    let eur = |minor| Money::new(minor, Currency::EUR);
-    let address = Box::new(Address {
-        name: "Alice Example".into(),
-        line1: "Hauptstr. 1".into(),
-        line2: None,
-        city: "Berlin".into(),
-        region: None,
-        postal_code: "10115".into(),
-        country: "DE".into(),
-    });
-    let id = OrderId::new("o1").unwrap();
-    let place = OrderCommand::PlaceOrder {
-        order_id: id.clone(),
-        customer_id: None,
-        cart_id: None,
-        lines: vec![
-            OrderLine::new(sku.clone(), ProductId::new("p1").unwrap(), 2, eur(1_000)).unwrap(),
-        ],
-        currency: Currency::EUR,
-        totals: Totals::from_parts(eur(2_000), eur(0), eur(0), eur(0)).unwrap(),
-        shipping_address: address.clone(),
-        billing_address: address,
-        promo_code: None,
-        shipping_method: "standard".into(),
-    };
-    let orders: CommandHandler<Order> =
-        CommandHandler::new(events.clone(), clock.clone(), HandlerConfig::default());
-    orders
-        .handle(&id, Command::new(Uuid::new_v4(), place, admin.clone()))
-        .await
-        .unwrap();
     let checkouts: CommandHandler<Checkout> =
         CommandHandler::new(events.clone(), clock, HandlerConfig::default());
     let start = CheckoutCommand::Start {

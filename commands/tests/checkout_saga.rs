@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use shop_commands::checkout::{CheckoutRunner, RetryPolicy};
 use shop_commands::gateway::{Fault, OperationKind, SandboxConfig, SandboxGateway, test_tokens};
-use shop_commands::{HandlerConfig, ManualClock, codec};
+use shop_commands::{HandlerConfig, ManualClock};
 use shop_domain::checkout::{CheckoutLine, CheckoutOutcome};
 use shop_domain::inventory::{Inventory, InventoryState};
 use shop_domain::order::{Order, OrderCommand, OrderLine, OrderState, OrderStatus};
 use shop_domain::pricing::Totals;
-use shop_domain::{Address, Aggregate, Currency, Money, OrderId, PaymentId, ProductId};
+use shop_domain::{Address, Currency, Money, OrderId, PaymentId, ProductId};
 use shop_eventstore::{EventStore, ReadStream, StreamName};
 use support::*;
 
@@ -156,19 +156,6 @@ async fn place_as(
         .await
         .unwrap();
     total
-}
-
-async fn fold<A: Aggregate>(store: &Arc<dyn EventStore>, stream: String) -> A::State {
-    let stream = StreamName::new(stream).unwrap();
-    let events = store
-        .read_stream(&stream, ReadStream::forwards())
-        .await
-        .unwrap_or_default();
-    let decoded: Vec<A::Event> = events
-        .iter()
-        .map(|e| codec::decode(&e.event_type, &e.data).unwrap())
-        .collect();
-    A::fold(&decoded)
 }
 
 async fn stock(shop: &Shop, s: &str) -> InventoryState {

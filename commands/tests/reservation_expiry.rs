@@ -8,26 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shop_commands::reservations::{ReservationExpiry, reservation_deadline};
-use shop_commands::{Command, CommandHandler, HandlerConfig, ManualClock, codec};
+use shop_commands::{Command, CommandHandler, HandlerConfig, ManualClock};
+use shop_domain::OrderId;
 use shop_domain::deadline::{Deadline, DeadlineState, DeadlineStatus};
 use shop_domain::inventory::{Inventory, InventoryCommand, InventoryState};
-use shop_domain::{Aggregate, OrderId};
-use shop_eventstore::{Actor, EventStore, ReadStream, StreamName};
+use shop_eventstore::{Actor, EventStore};
 use support::*;
 use uuid::Uuid;
-
-async fn fold<A: Aggregate>(store: &Arc<dyn EventStore>, stream: String) -> A::State {
-    let stream = StreamName::new(stream).unwrap();
-    let events = store
-        .read_stream(&stream, ReadStream::forwards())
-        .await
-        .unwrap_or_default();
-    let decoded: Vec<A::Event> = events
-        .iter()
-        .map(|e| codec::decode(&e.event_type, &e.data).unwrap())
-        .collect();
-    A::fold(&decoded)
-}
 
 async fn reserve(
     inventory: &CommandHandler<Inventory>,

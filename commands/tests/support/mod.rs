@@ -8,13 +8,13 @@ pub mod store;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use shop_commands::{Clock, Command, CommandHandler, HandlerConfig, ManualClock};
+use shop_commands::{Clock, Command, CommandHandler, HandlerConfig, ManualClock, codec};
 use shop_domain::Aggregate;
 use shop_domain::inventory::{Inventory, InventoryCommand};
 use shop_domain::{OrderId, Sku, WarehouseId};
 use shop_eventstore::sqlite::{SqliteEventStore, SqliteOptions};
 use shop_eventstore::test_support;
-use shop_eventstore::{Actor, EventStore};
+use shop_eventstore::{Actor, EventStore, ReadStream, StreamName};
 use uuid::Uuid;
 
 /// 2026-03-01T12:00:00Z: the time every test command is decided at.
@@ -104,4 +104,18 @@ pub fn reserve_one(sku_id: &Sku, n: usize) -> Command<InventoryCommand> {
         quantity: 1,
         expires_at: None,
     })
+}
+
+/// An aggregate's state, folded from its whole stream (empty when there is none).
+pub async fn fold<A: Aggregate>(store: &Arc<dyn EventStore>, stream: String) -> A::State {
+    let stream = StreamName::new(stream).unwrap();
+    let events = store
+        .read_stream(&stream, ReadStream::forwards())
+        .await
+        .unwrap_or_default();
+    let decoded: Vec<A::Event> = events
+        .iter()
+        .map(|e| codec::decode(&e.event_type, &e.data).unwrap())
+        .collect();
+    A::fold(&decoded)
 }

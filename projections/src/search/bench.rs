@@ -9,6 +9,8 @@
 
 mod generator;
 
+pub use generator::Rng;
+
 use std::{
     path::PathBuf,
     time::{Duration, Instant},

@@ -7,15 +7,18 @@ use std::collections::BTreeMap;
 
 use crate::search::{Facet, ProductDocument, SearchFilter, SearchPosition, SearchQuery};
 
-/// SplitMix64: small, fast, and good enough to make test data.
+/// SplitMix64: small, fast, and good enough to make test data (the benchmarks' catalogs and
+/// `shop seed`'s demo catalog).
 #[derive(Debug, Clone)]
-pub(super) struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
+    /// A generator starting from `seed`.
     pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
+    /// The next number.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -29,10 +32,12 @@ impl Rng {
         (self.next_u64() % n.max(1) as u64) as usize
     }
 
+    /// True `percent` times in 100.
     pub fn chance(&mut self, percent: u64) -> bool {
         self.next_u64() % 100 < percent
     }
 
+    /// One of `items` (not empty).
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
