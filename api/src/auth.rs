@@ -15,6 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::problem::Problem;
 
+/// The HS256 secret used when none is configured and the server runs on the embedded stores (a
+/// development setup): `shop token` and `shop serve` agree on it, so the README's tour works
+/// without configuration. A server on production stores refuses to start without a real key.
+pub const DEV_SECRET: &str = "shop-development-secret-do-not-use-in-production";
+
 /// The shortest HS256 secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
 /// The longest token lifetime `shop token` mints, in seconds (30 days).
@@ -245,9 +250,10 @@ pub struct TokenArgs {
     /// Lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
     pub ttl: u64,
-    /// The HS256 secret (at least 32 bytes).
+    /// The HS256 secret (at least 32 bytes); unset: the development secret an embedded
+    /// `shop serve` accepts.
     #[arg(long, env = "SHOP_JWT_SECRET", hide_env_values = true)]
-    pub secret: String,
+    pub secret: Option<String>,
 }
 
 /// Prints a token for `args`.
@@ -255,9 +261,16 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
+    let secret = match &args.secret {
+        Some(secret) => secret.as_str(),
+        None => {
+            eprintln!("shop: SHOP_JWT_SECRET is not set: signing with the development secret");
+            DEV_SECRET
+        }
+    };
     println!(
         "{}",
-        mint_hs256(args.secret.as_bytes(), &args.sub, args.role, now, args.ttl)?
+        mint_hs256(secret.as_bytes(), &args.sub, args.role, now, args.ttl)?
     );
     Ok(())
 }

@@ -6,9 +6,22 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "shop", version, about)]
 pub struct Cli {
+    /// Log lines as `pretty` text or as `json` objects (one per line, with the request and
+    /// correlation ids as fields).
+    #[arg(long, global = true, env = "SHOP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable.
+    Pretty,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The subcommands.

@@ -1,9 +1,10 @@
-//! The `shop` application: configuration, the command-line interface and the axum server that
-//! wires commands, projections and process managers together (`serve`; its REST routes arrive
-//! with the REST API issue).
+//! The `shop` application: configuration, the command-line interface, and the server (`serve`)
+//! that wires the REST API ([`http`]) to the command handlers, projections, search feed and
+//! process managers in one process.
 
 pub mod auth;
 pub mod cli;
+pub mod http;
 pub mod idempotency;
 pub mod problem;
 pub mod request_id;

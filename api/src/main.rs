@@ -7,17 +7,21 @@ use clap::Parser as _;
 // allocate on one thread and free on another, where glibc's arenas spend a quarter of the time.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use shop_api::cli::{Bench, Cli, Command};
+use shop_api::cli::{Bench, Cli, Command, LogFormat};
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Pretty => logs.init(),
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
+    let result = match cli.command {
         Command::Serve(settings) => shop_api::server::serve(settings).await,
         Command::Saga(command) => shop_api::sagas::run(command).await,
         Command::Token(args) => shop_api::auth::token(&args),

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// One invalid field.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// The field, as a JSON pointer into the request body (`/lines/0/quantity`).
     pub pointer: String,
@@ -17,16 +17,18 @@ pub struct FieldError {
 }
 
 /// A problem to answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// `about:blank`: the `code` says which problem it is.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: &'static str,
     /// Short, the same for every occurrence of the code.
     pub title: String,
     /// The HTTP status.
     pub status: u16,
     /// Stable, machine-readable (`unauthorized`, `token_expired`, `validation_failed`, …).
+    #[schema(value_type = String)]
     pub code: &'static str,
     /// What happened this time.
     pub detail: String,

@@ -18,6 +18,15 @@ pub const MAX_CHARS: usize = 128;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
+/// The correlation header: a UUID a client sends to tie several requests to one operation;
+/// absent or not a UUID, the request gets a fresh one. It goes into the metadata of every event
+/// the request writes and onto every log line, and is answered in the same header.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// A request's correlation id, in the request's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Correlation(pub Uuid);
+
 fn sensible(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= MAX_CHARS
@@ -34,16 +43,27 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .filter(|id| sensible(id))
         .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
+    let correlation = request
+        .headers()
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v.trim()).ok())
+        .unwrap_or_else(Uuid::new_v4);
     request.extensions_mut().insert(RequestId(id.clone()));
+    request.extensions_mut().insert(Correlation(correlation));
     let span = tracing::info_span!(
         "request",
         request_id = %id,
+        correlation_id = %correlation,
         method = %request.method(),
         path = %request.uri().path(),
     );
     let mut response = next.run(request).instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&correlation.to_string()) {
+        response.headers_mut().insert(CORRELATION_HEADER, value);
     }
     response
 }

@@ -1,6 +1,7 @@
-//! The `shop serve` process: opens the configured stores, runs the projection workers and (by
-//! default) the process managers in this process, and serves HTTP. So far the HTTP side is only
-//! `/healthz` and `/readyz`; the REST API (issue 6) adds its routes here.
+//! The `shop serve` process: opens the configured stores, runs the projection workers, the
+//! search feed and (by default) the process managers in this process, and serves the REST API
+//! (`crate::http`). One settings struct, from flags or environment variables, validated before
+//! anything starts.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,19 +9,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use shop_commands::gateway::{PaymentGateway, SandboxConfig, SandboxGateway};
 use shop_commands::{Clock, SystemClock};
 use shop_eventstore::EventStore;
 use shop_projections::models::{ModelOptions, all};
 use shop_projections::runner::{Runner, RunnerOptions, StatusBoard};
+use shop_projections::search::{
+    MeiliIndex, SearchFeed, SearchFeedOptions, SearchIndex, SearchSettings, TantivyIndex,
+};
 use shop_projections::store::ReadStore;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::auth::{Auth, DEV_SECRET};
+use crate::http::{App, AppParts, Limits, PricingConfig};
 use crate::sagas::ProcessManagers;
 use crate::stores;
 
@@ -37,6 +39,12 @@ pub struct Settings {
     /// The read-model database: `postgres://…`; unset: embedded SQLite in the data directory.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Meilisearch for search; unset: the embedded Tantivy index in the data directory.
+    #[arg(long, env = "MEILI_URL")]
+    pub meili_url: Option<String>,
+    /// Meilisearch's API key.
+    #[arg(long, env = "MEILI_KEY", hide_env_values = true)]
+    pub meili_key: Option<String>,
     /// Where embedded data lives.
     #[arg(long, env = "SHOP_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
@@ -44,12 +52,139 @@ pub struct Settings {
     /// process (`shop saga run`).
     #[arg(long, env = "SHOP_NO_PROCESS_MANAGERS")]
     pub no_process_managers: bool,
+    /// The HS256 secret bearer tokens are signed with (at least 32 bytes). Unset, with no
+    /// public key either: the development secret, allowed only on the embedded event store.
+    #[arg(long, env = "SHOP_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// A PEM file with the RS256 public key bearer tokens are verified with (instead of a
+    /// secret).
+    #[arg(long, env = "SHOP_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "SHOP_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+    /// Requests per second each client may sustain (0: no limit).
+    #[arg(long, env = "SHOP_RATE_LIMIT", default_value_t = 50)]
+    pub rate_limit: u32,
+    /// Requests a client may send at once above the rate.
+    #[arg(long, env = "SHOP_RATE_BURST", default_value_t = 100)]
+    pub rate_burst: u32,
+    /// Requests handled at once; more are shed with 503.
+    #[arg(long, env = "SHOP_MAX_IN_FLIGHT", default_value_t = 1024)]
+    pub max_in_flight: usize,
+    /// Longest wait of a query for `X-Min-Position`, in milliseconds.
+    #[arg(long, env = "SHOP_CONSISTENCY_WAIT_MS", default_value_t = 2000)]
+    pub consistency_wait_ms: u64,
 }
 
-#[derive(Clone)]
-struct AppState {
-    events: Arc<dyn EventStore>,
-    reads: Arc<dyn ReadStore>,
+impl Settings {
+    /// The settings for a server on the embedded stores in `data_dir`, listening on a port the
+    /// OS picks (tests).
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            eventstore_url: None,
+            database_url: None,
+            meili_url: None,
+            meili_key: None,
+            data_dir: data_dir.into(),
+            no_process_managers: false,
+            jwt_secret: None,
+            jwt_public_key: None,
+            max_body_bytes: 64 * 1024,
+            rate_limit: 0,
+            rate_burst: 100,
+            max_in_flight: 1024,
+            consistency_wait_ms: 2000,
+        }
+    }
+
+    /// Checks what can be checked before anything opens, with a message that says what to fix.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1024..=16 * 1024 * 1024).contains(&self.max_body_bytes),
+            "SHOP_MAX_BODY_BYTES is 1024 to 16777216 (it is {})",
+            self.max_body_bytes
+        );
+        anyhow::ensure!(
+            (1..=1_000_000).contains(&self.max_in_flight),
+            "SHOP_MAX_IN_FLIGHT is 1 to 1000000"
+        );
+        anyhow::ensure!(
+            self.rate_limit == 0 || self.rate_burst >= 1,
+            "SHOP_RATE_BURST is at least 1"
+        );
+        anyhow::ensure!(
+            self.consistency_wait_ms <= 30_000,
+            "SHOP_CONSISTENCY_WAIT_MS is at most 30000"
+        );
+        anyhow::ensure!(
+            !(self.jwt_secret.is_some() && self.jwt_public_key.is_some()),
+            "set SHOP_JWT_SECRET or SHOP_JWT_PUBLIC_KEY, not both"
+        );
+        anyhow::ensure!(
+            self.jwt_secret.is_some()
+                || self.jwt_public_key.is_some()
+                || self.eventstore_url.is_none(),
+            "SHOP_JWT_SECRET or SHOP_JWT_PUBLIC_KEY is required with EVENTSTORE_URL: the \
+             development secret is for the embedded store only"
+        );
+        Ok(())
+    }
+
+    fn auth(&self) -> anyhow::Result<Auth> {
+        if let Some(path) = &self.jwt_public_key {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("reading SHOP_JWT_PUBLIC_KEY {}", path.display()))?;
+            return Auth::rs256(&pem).context("SHOP_JWT_PUBLIC_KEY");
+        }
+        match &self.jwt_secret {
+            Some(secret) => Auth::hs256(secret.as_bytes()).context("SHOP_JWT_SECRET"),
+            None => {
+                tracing::warn!(
+                    "SHOP_JWT_SECRET is not set: accepting tokens signed with the development \
+                     secret (mint them with `shop token`); never do this in production"
+                );
+                Auth::hs256(DEV_SECRET.as_bytes())
+            }
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_body_bytes: self.max_body_bytes,
+            rate_per_second: self.rate_limit,
+            rate_burst: self.rate_burst,
+            max_in_flight: self.max_in_flight,
+            consistency_wait: Duration::from_millis(self.consistency_wait_ms),
+            ..Limits::default()
+        }
+    }
+}
+
+/// The search index the settings name.
+async fn search_index(settings: &Settings) -> anyhow::Result<Arc<dyn SearchIndex>> {
+    match &settings.meili_url {
+        Some(url) => Ok(Arc::new(
+            MeiliIndex::connect(
+                url,
+                settings.meili_key.clone(),
+                "products",
+                SearchSettings::default(),
+            )
+            .await
+            .context("connecting to Meilisearch (MEILI_URL)")?,
+        )),
+        None => {
+            let dir = settings.data_dir.join("search");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+            Ok(Arc::new(
+                TantivyIndex::open(&dir, SearchSettings::default())
+                    .with_context(|| format!("opening the search index in {}", dir.display()))?,
+            ))
+        }
+    }
 }
 
 /// A running server.
@@ -63,40 +198,56 @@ pub struct Server {
     pub reads: Arc<dyn ReadStore>,
     /// Its process managers (`None` when they run elsewhere).
     pub managers: Option<ProcessManagers>,
+    /// The HTTP application's shared state.
+    pub app: Arc<App>,
     stop: watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
 
 impl Server {
-    /// Opens the stores, starts the workers and listens.
+    /// Checks the settings, opens the stores, starts the workers and listens.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let auth = settings.auth()?;
         let events =
             stores::event_store(settings.eventstore_url.as_deref(), &settings.data_dir).await?;
         let reads =
             stores::read_store(settings.database_url.as_deref(), &settings.data_dir).await?;
+        let search = search_index(&settings).await?;
         let (stop, stopped) = watch::channel(false);
         let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
 
+        let board = Arc::new(StatusBoard::new());
         let projections = Runner::new(
             events.clone(),
             reads.clone(),
             all(&ModelOptions::default()),
             RunnerOptions::default(),
-            Arc::new(StatusBoard::new()),
+            board.clone(),
         );
+        let runner = projections.handle();
         tasks.push((
             "projections",
             tokio::spawn(projections.run(stopped.clone())),
         ));
+        let feed = SearchFeed::new(
+            reads.clone(),
+            search.clone(),
+            board.clone(),
+            SearchFeedOptions::default(),
+        );
+        let feed_handle = feed.handle();
+        tasks.push(("search feed", tokio::spawn(feed.run(stopped.clone()))));
 
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        // The sandbox is the only provider adapter so far (ADR 0009). One instance for the
+        // process managers and the API's refunds: the sandbox keeps its ledger in memory.
+        let gateway: Arc<dyn PaymentGateway> =
+            Arc::new(SandboxGateway::new(SandboxConfig::default()));
         let managers = if settings.no_process_managers {
             None
         } else {
-            let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-            // The sandbox is the only provider adapter so far (ADR 0009).
-            let gateway: Arc<dyn PaymentGateway> =
-                Arc::new(SandboxGateway::new(SandboxConfig::default()));
-            let managers = ProcessManagers::new(events.clone(), clock, gateway);
+            let managers = ProcessManagers::new(events.clone(), clock.clone(), gateway.clone());
             let running = managers.clone();
             let s = stopped.clone();
             tasks.push((
@@ -105,37 +256,62 @@ impl Server {
             ));
             Some(managers)
         };
+        let gauges: Option<crate::http::Gauges> = managers.as_ref().map(|m| {
+            let checkout = m.checkout.clone();
+            let gauges: crate::http::Gauges = Arc::new(move || {
+                format!(
+                    "# HELP shop_sagas_failing Checkout sagas this process is retrying after failures.\n\
+                     # TYPE shop_sagas_failing gauge\nshop_sagas_failing {}\n",
+                    checkout.failing().len()
+                )
+            });
+            gauges
+        });
 
+        let app = App::new(AppParts {
+            events: events.clone(),
+            reads: reads.clone(),
+            search,
+            search_feed: Some(feed_handle),
+            board,
+            auth,
+            gateway,
+            clock,
+            pricing: PricingConfig::default(),
+            limits: settings.limits(),
+            gauges,
+            runner: Some(runner),
+        });
         let listener = tokio::net::TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("listening on {}", settings.bind))?;
         let addr = listener.local_addr()?;
-        let app = axum::Router::new()
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(readyz))
-            .layer(axum::middleware::from_fn(crate::request_id::layer))
-            .with_state(AppState {
-                events: events.clone(),
-                reads: reads.clone(),
-            });
+        let router = crate::http::router(app.clone());
         let mut shutdown = stopped;
-        tasks.push((
-            "http",
-            tokio::spawn(async move {
-                axum::serve(listener, app)
+        tasks.insert(
+            0,
+            (
+                "http",
+                tokio::spawn(async move {
+                    axum::serve(
+                        listener,
+                        router.into_make_service_with_connect_info::<SocketAddr>(),
+                    )
                     .with_graceful_shutdown(async move {
                         let _ = shutdown.wait_for(|stop| *stop).await;
                     })
                     .await
                     .context("the HTTP server")
-            }),
-        ));
+                }),
+            ),
+        );
         tracing::info!(%addr, process_managers = managers.is_some(), "shop is serving");
         Ok(Self {
             addr,
             events,
             reads,
             managers,
+            app,
             stop,
             tasks,
         })
@@ -159,50 +335,6 @@ impl Server {
         }
         first.map_or(Ok(()), Err)
     }
-}
-
-/// The process is up.
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-/// The event store and the read-model database answer.
-async fn readyz(State(state): State<AppState>) -> Response {
-    let checks = async {
-        state
-            .events
-            .head_position()
-            .await
-            .context("the event store")?;
-        state
-            .reads
-            .checkpoint("catalog")
-            .await
-            .context("the read-model database")?;
-        anyhow::Ok(())
-    };
-    match tokio::time::timeout(Duration::from_secs(2), checks).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
-        Ok(Err(e)) => not_ready(&format!("{e}")),
-        Err(_) => not_ready("a store did not answer within 2 s"),
-    }
-}
-
-/// 503 as RFC 9457 problem details.
-fn not_ready(detail: &str) -> Response {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": "Not ready",
-        "status": 503,
-        "code": "not_ready",
-        "detail": detail,
-    });
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        body.to_string(),
-    )
-        .into_response()
 }
 
 /// `shop serve`: runs until Ctrl-C (or SIGTERM), then stops gracefully.

@@ -39,11 +39,8 @@ async fn get_with(addr: SocketAddr, path: &str, headers: &str) -> (String, Strin
 
 fn settings(dir: &std::path::Path) -> Settings {
     Settings {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        eventstore_url: None,
-        database_url: None,
-        data_dir: dir.to_path_buf(),
-        no_process_managers: false,
+        jwt_secret: Some("a test secret that is long enough!!".into()),
+        ..Settings::embedded(dir)
     }
 }
 

@@ -239,6 +239,39 @@ impl CheckoutRunner {
         self.drive_claimed(order_id).await
     }
 
+    /// Records the start of a placed order's saga without driving it: a process running
+    /// [`Self::run`] drives it when it reads the start (so the REST API answers `202 Accepted` at
+    /// once and a crash after the answer loses nothing). The start's command id is derived from
+    /// the order, so submitting twice records one start. Returns where the start was written.
+    pub async fn submit(
+        &self,
+        order_id: &OrderId,
+        payment_id: &PaymentId,
+        lines: Vec<CheckoutLine>,
+        amount: Money,
+        method_token: &str,
+    ) -> Result<crate::Outcome, CheckoutError> {
+        let start = CheckoutCommand::Start {
+            order_id: order_id.clone(),
+            payment_id: payment_id.clone(),
+            lines,
+            amount,
+            method_token: method_token.to_owned(),
+        };
+        let id = saga_id(order_id, "submit", "");
+        self.checkouts
+            .handle(
+                order_id,
+                Command::new(id, start, actor()).correlated(correlation(order_id)),
+            )
+            .await
+            .map_err(|e| CheckoutError::Step {
+                order_id: order_id.clone(),
+                step: "noting start".into(),
+                error: e.to_string(),
+            })
+    }
+
     /// Records an operator's retry without driving: a process running [`Self::run`] drives it
     /// when it reads the record (for operators' tools in another process).
     pub async fn request_retry(

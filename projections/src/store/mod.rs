@@ -213,8 +213,10 @@ pub trait ReadStore: Send + Sync + 'static {
     /// skipped nor returned twice by a walk unless its keyset values change during the walk (a
     /// row moved past the cursor is returned again in its new place; one moved behind it is not).
     ///
-    /// Order columns must be `NOT NULL`: SQL compares NULL as unknown, and the two databases sort
-    /// it at opposite ends. Text compares in the database's collation: bytewise on SQLite, and on
+    /// Order columns must be `NOT NULL` when `after` is `None`: SQL compares NULL as unknown, and
+    /// the two databases sort it at opposite ends. After a given (non-NULL) tuple a nullable order
+    /// column is allowed, and rows holding NULL in it are left out (the comparison is unknown on
+    /// both databases): for lists over the rows with one value, such as one customer's orders. Text compares in the database's collation: bytewise on SQLite, and on
     /// Postgres bytewise only under a `C` collation (the official Docker image defaults to
     /// `en_US.utf8`, which orders case and punctuation otherwise). A walk is consistent under any
     /// collation, since the comparison and the order use the same one; only the order of text
@@ -303,7 +305,8 @@ pub(crate) fn check_identifier(name: &str) -> Result<(), StoreError> {
 
 /// The columns a keyset page of `def` is ordered by ([`ReadStore::page`]): `order_by`, then the
 /// key columns not among them. Refuses names that are not plain identifiers or not columns of
-/// `def`, repeated names, and nullable order columns.
+/// `def`, and repeated names. (Nullable order columns are refused by [`ReadStore::page`] when it
+/// starts at the first row.)
 pub fn keyset_columns(
     def: &'static TableDef,
     order_by: &[&str],
@@ -318,13 +321,6 @@ pub fn keyset_columns(
             .ok_or_else(|| {
                 StoreError::Invalid(format!("table {} has no column {name:?}", def.name))
             })?;
-        if column.nullable {
-            // NULL compares as unknown and sorts first on SQLite, last on Postgres.
-            return Err(StoreError::Invalid(format!(
-                "column {name} of {} is nullable: it cannot order a keyset page",
-                def.name
-            )));
-        }
         if keyset.iter().any(|c| c.name == column.name) {
             return Err(StoreError::Invalid(format!(
                 "column {name} is named twice in a keyset order"
@@ -375,6 +371,17 @@ pub(crate) fn check_page(
         check_identifier(column.name)?;
     }
     let keyset = keyset_columns(def, order_by)?;
+    if after.is_none()
+        && let Some(column) = keyset.iter().find(|c| c.nullable)
+    {
+        // NULL compares as unknown and sorts first on SQLite, last on Postgres. After a
+        // non-NULL tuple, rows with NULL in an order column compare as unknown on both and are
+        // left out alike; from the first row they would not be.
+        return Err(StoreError::Invalid(format!(
+            "column {} of {} is nullable: it can order a keyset page only after a given tuple",
+            column.name, def.name
+        )));
+    }
     if let Some(after) = after {
         if after.len() != keyset.len() {
             return Err(StoreError::Invalid(format!(

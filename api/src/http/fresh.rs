@@ -1,0 +1,103 @@
+//! Read-your-writes. A command's response names the global position it wrote
+//! (`X-Consistency-Position`); a query that passes it back (`X-Min-Position`, or
+//! `?min_position=`) waits, up to a bounded time, for the read model it reads to have applied
+//! that position. If it has, the answer says `X-Consistency: fresh`; if the wait runs out, the
+//! answer still comes (the read model's current data) but says `X-Consistency: stale`, so old data
+//! is never served silently as new. Without a position there is no wait and no header.
+
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use shop_eventstore::Position;
+
+use super::AppState;
+use crate::problem::Problem;
+
+/// The request header.
+pub const MIN_POSITION_HEADER: &str = "x-min-position";
+/// The response header.
+pub const CONSISTENCY_HEADER: &str = "x-consistency";
+
+/// The position a query must see, if any.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MinPosition(pub Option<Position>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        let from_header = parts
+            .headers
+            .get(MIN_POSITION_HEADER)
+            .map(|v| v.to_str().unwrap_or("").to_owned());
+        let from_query = parts.uri.query().and_then(|q| {
+            q.split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(k, _)| *k == "min_position")
+                .map(|(_, v)| v.to_owned())
+        });
+        match from_header.or(from_query) {
+            None => Ok(Self(None)),
+            Some(text) => text.trim().parse().map(|p| Self(Some(p))).map_err(|_| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_min_position",
+                    "Invalid min position",
+                    "X-Min-Position takes a position as answered in X-Consistency-Position \
+                     (<commit>.<prepare>)",
+                )
+            }),
+        }
+    }
+}
+
+/// Whether a query's read model had reached the position asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Freshness {
+    /// No position was asked for.
+    #[default]
+    Unasked,
+    /// The read model has applied it.
+    Fresh,
+    /// It had not within the wait: the data may predate the caller's write.
+    Stale,
+}
+
+impl Freshness {
+    /// Names the verdict in `headers`.
+    pub fn write(self, headers: &mut HeaderMap) {
+        let value = match self {
+            Self::Unasked => return,
+            Self::Fresh => "fresh",
+            Self::Stale => "stale",
+        };
+        headers.insert(CONSISTENCY_HEADER, HeaderValue::from_static(value));
+    }
+}
+
+/// Waits until `projection` has applied `min` (bounded by the configured wait).
+pub async fn settle(app: &AppState, projection: &str, min: MinPosition) -> Freshness {
+    let Some(position) = min.0 else {
+        return Freshness::Unasked;
+    };
+    let wait = app.limits.consistency_wait;
+    if app.board.wait_for(projection, position, wait).await {
+        Freshness::Fresh
+    } else {
+        Freshness::Stale
+    }
+}
+
+/// Waits until the search index holds `min` (bounded by the configured wait).
+pub async fn settle_search(app: &AppState, min: MinPosition) -> Freshness {
+    let Some(position) = min.0 else {
+        return Freshness::Unasked;
+    };
+    let wait: Duration = app.limits.consistency_wait;
+    match &app.search_feed {
+        Some(feed) if feed.wait_for(position, wait).await => Freshness::Fresh,
+        _ => Freshness::Stale,
+    }
+}

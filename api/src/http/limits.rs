@@ -1,0 +1,168 @@
+//! Limits that keep a flash sale from collapsing the server: a per-client rate limit (token
+//! bucket per bearer subject, or per IP address for anonymous clients; 429 with `Retry-After`),
+//! a cap on requests in flight (503 `overloaded` with `Retry-After` at once rather than a queue
+//! that grows until everything times out), and the command handlers' own per-stream queue limit
+//! (also 503). Body size is limited by the router.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::problem::Problem;
+
+/// The server's limits.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Requests per second each client may sustain (0: no limit).
+    pub rate_per_second: u32,
+    /// Requests a client may send at once above the rate.
+    pub rate_burst: u32,
+    /// Requests handled at once; more are answered 503 (load shedding).
+    pub max_in_flight: usize,
+    /// Commands that may wait per stream (the handlers' queue); more are answered 503.
+    pub command_queue: usize,
+    /// Longest wait of a query for `X-Min-Position`.
+    pub consistency_wait: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            rate_per_second: 50,
+            rate_burst: 100,
+            max_in_flight: 1024,
+            command_queue: 2048,
+            consistency_wait: super::DEFAULT_CONSISTENCY_WAIT,
+        }
+    }
+}
+
+/// Clients tracked at most; beyond it, idle full buckets are forgotten.
+const MAX_CLIENTS: usize = 100_000;
+
+/// Token buckets per client, and the in-flight cap.
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+impl RateLimiter {
+    pub fn new(rate_per_second: u32, burst: u32, max_in_flight: usize) -> Self {
+        Self {
+            rate: f64::from(rate_per_second),
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(max_in_flight.max(1))),
+        }
+    }
+
+    /// Takes a token for `client`, or says how many seconds until one is there.
+    pub fn take(&self, client: &str, now: Instant) -> Result<(), u64> {
+        if self.rate <= 0.0 {
+            return Ok(());
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= MAX_CLIENTS && !buckets.contains_key(client) {
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
+            });
+        }
+        let (tokens, at) = buckets
+            .entry(client.to_owned())
+            .or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / self.rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// The middleware.
+pub async fn layer(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if matches!(request.uri().path(), "/healthz" | "/readyz" | "/metrics") {
+        return next.run(request).await;
+    }
+    // The client: the bearer token's subject, else the peer's address.
+    let (parts, body) = request.into_parts();
+    let key = match app.auth.caller(&parts) {
+        Ok(caller) => format!("sub:{}", caller.subject),
+        Err(_) => match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
+            None => "anonymous".into(),
+        },
+    };
+    let request = Request::from_parts(parts, body);
+    if let Err(seconds) = app.rate.take(&key, Instant::now()) {
+        app.metrics.rate_limited();
+        return Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests",
+            "this client sent more requests than it may; slow down",
+        )
+        .retry_after(seconds)
+        .into_response();
+    }
+    let permit = match app.rate.in_flight.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) => {
+            app.metrics.shed();
+            return Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "Overloaded",
+                "the server is at capacity; try again shortly",
+            )
+            .retry_after(1)
+            .into_response();
+        }
+    };
+    let response = next.run(request).await;
+    drop(permit);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_the_rate() {
+        let limiter = RateLimiter::new(10, 3, 8);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(limiter.take("a", t0).is_ok());
+        }
+        assert_eq!(limiter.take("a", t0), Err(1));
+        assert!(limiter.take("b", t0).is_ok(), "clients have their own buckets");
+        assert!(limiter.take("a", t0 + Duration::from_millis(100)).is_ok());
+        assert!(limiter.take("a", t0 + Duration::from_millis(100)).is_err());
+    }
+
+    #[test]
+    fn a_zero_rate_is_no_limit() {
+        let limiter = RateLimiter::new(0, 1, 8);
+        let t0 = Instant::now();
+        for _ in 0..1000 {
+            assert!(limiter.take("a", t0).is_ok());
+        }
+    }
+}
