@@ -19,7 +19,11 @@ async fn main() {
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Pretty => logs.init(),
-        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
     let result = match cli.command {
         Command::Serve(settings) => shop_api::server::serve(settings).await,

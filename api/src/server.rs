@@ -177,8 +177,7 @@ async fn search_index(settings: &Settings) -> anyhow::Result<Arc<dyn SearchIndex
         )),
         None => {
             let dir = settings.data_dir.join("search");
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             Ok(Arc::new(
                 TantivyIndex::open(&dir, SearchSettings::default())
                     .with_context(|| format!("opening the search index in {}", dir.display()))?,
@@ -208,11 +207,22 @@ impl Server {
     /// Checks the settings, opens the stores, starts the workers and listens.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
-        let auth = settings.auth()?;
         let events =
             stores::event_store(settings.eventstore_url.as_deref(), &settings.data_dir).await?;
         let reads =
             stores::read_store(settings.database_url.as_deref(), &settings.data_dir).await?;
+        Self::start_on(settings, events, reads).await
+    }
+
+    /// [`Self::start`] on stores opened by the caller (tests on a Postgres schema of their own);
+    /// the settings' store URLs are not used.
+    pub async fn start_on(
+        settings: Settings,
+        events: Arc<dyn EventStore>,
+        reads: Arc<dyn ReadStore>,
+    ) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let auth = settings.auth()?;
         let search = search_index(&settings).await?;
         let (stop, stopped) = watch::channel(false);
         let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();

@@ -18,7 +18,9 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::catalog::{Ack, MoneyBody};
 use super::checkout::Quote;
-use super::input::{Body, Check, MaybeCaller, Write, actor, forbidden, guest, invalid_id, not_found};
+use super::input::{
+    Body, Check, MaybeCaller, Write, actor, forbidden, guest, invalid_id, not_found,
+};
 use super::output::{Read, Written};
 use crate::auth::{Caller, Role};
 use crate::problem::Problem;
@@ -45,9 +47,9 @@ pub fn may_access(owner: &CartOwner, caller: Option<&Caller>, headers: &HeaderMa
             .get(TOKEN_HEADER)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|token| token_hash(token.trim()) == *stored),
-        CartOwner::Customer { customer_id } => caller.is_some_and(|c| {
-            c.role == Role::Customer && c.subject == customer_id.as_str()
-        }),
+        CartOwner::Customer { customer_id } => {
+            caller.is_some_and(|c| c.role == Role::Customer && c.subject == customer_id.as_str())
+        }
     }
 }
 
@@ -409,7 +411,10 @@ pub async fn apply_promo(
     let code = code.expect("checked");
     let (promotion, _) = app.promotions.load(&code).await?;
     let now = app.clock.now();
-    if !promotion.exists() || !promotion.is_active() || !promotion.terms().is_some_and(|t| t.is_within_window(now)) {
+    if !promotion.exists()
+        || !promotion.is_active()
+        || !promotion.terms().is_some_and(|t| t.is_within_window(now))
+    {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "promo_not_valid",

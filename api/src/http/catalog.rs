@@ -725,7 +725,11 @@ pub async fn recommendations(
             None => break,
         }
     }
-    items.sort_by(|a, b| b.orders.cmp(&a.orders).then(a.product_id.cmp(&b.product_id)));
+    items.sort_by(|a, b| {
+        b.orders
+            .cmp(&a.orders)
+            .then(a.product_id.cmp(&b.product_id))
+    });
     items.truncate(10);
     Ok(Read::new(Recommendations { items }, freshness))
 }

@@ -138,7 +138,10 @@ async fn discount(app: &AppState, cart: &Cart) -> Result<Option<Discount>, Strin
         .await
         .map_err(|e| format!("promotion {code}: {e}"))?;
     let now = app.clock.now();
-    if !promotion.exists() || !promotion.is_active() || !promotion.terms().is_some_and(|t| t.is_within_window(now)) {
+    if !promotion.exists()
+        || !promotion.is_active()
+        || !promotion.terms().is_some_and(|t| t.is_within_window(now))
+    {
         return Ok(None);
     }
     let Some(terms) = promotion.terms() else {
@@ -295,7 +298,9 @@ pub async fn checkout(
 ) -> Result<Written<CheckoutAccepted>, Problem> {
     let (cart_id, cart, _) = super::carts::load(&app, &id, caller.as_ref(), &headers).await?;
     let mut check = Check::new();
-    let shipping = body.shipping_address.address(&mut check, "/shipping_address");
+    let shipping = body
+        .shipping_address
+        .address(&mut check, "/shipping_address");
     let billing = match &body.billing_address {
         Some(b) => b.address(&mut check, "/billing_address"),
         None => shipping.clone(),
@@ -313,7 +318,12 @@ pub async fn checkout(
         CartStatus::Open => {}
         // A retry after the cart was closed finishes the remaining steps.
         CartStatus::CheckedOut { order_id: o } if o == &order_id => {}
-        _ => return Err(unprocessable("cart_closed", format!("cart {cart_id} is not open"))),
+        _ => {
+            return Err(unprocessable(
+                "cart_closed",
+                format!("cart {cart_id} is not open"),
+            ));
+        }
     }
     if cart.lines().is_empty() {
         return Err(unprocessable("cart_empty", "the cart has no items"));
@@ -342,10 +352,18 @@ pub async fn checkout(
             customer_id: customer_id.clone(),
             subtotal: totals.subtotal,
         };
-        let command = write.command(redeem, who.clone()).with_id(write.step("redeem"));
+        let command = write
+            .command(redeem, who.clone())
+            .with_id(write.step("redeem"));
         let outcome = app
             .promotions
-            .handle(code, shop_commands::Command { if_match: None, ..command })
+            .handle(
+                code,
+                shop_commands::Command {
+                    if_match: None,
+                    ..command
+                },
+            )
             .await?;
         last = outcome.position.max(last);
     }
@@ -362,7 +380,14 @@ pub async fn checkout(
     let lines: Vec<OrderLine> = cart
         .lines()
         .iter()
-        .map(|l| OrderLine::new(l.sku.clone(), l.product_id.clone(), l.quantity, l.unit_price))
+        .map(|l| {
+            OrderLine::new(
+                l.sku.clone(),
+                l.product_id.clone(),
+                l.quantity,
+                l.unit_price,
+            )
+        })
         .collect::<Result<_, _>>()
         .map_err(|e| unprocessable("cannot_quote", e.to_string()))?;
     let place = OrderCommand::PlaceOrder {
@@ -377,14 +402,23 @@ pub async fn checkout(
         promo_code: cart.promo_code().cloned(),
         shipping_method: method_name,
     };
-    let command = write.command(place, who.clone()).with_id(write.step("place"));
+    let command = write
+        .command(place, who.clone())
+        .with_id(write.step("place"));
     let placed = app
         .orders
-        .handle(&order_id, shop_commands::Command { if_match: None, ..command })
+        .handle(
+            &order_id,
+            shop_commands::Command {
+                if_match: None,
+                ..command
+            },
+        )
         .await?;
     last = placed.position.max(last);
 
-    let payment_id = PaymentId::new(format!("pay-{order_id}")).map_err(|e| Problem::internal(&e))?;
+    let payment_id =
+        PaymentId::new(format!("pay-{order_id}")).map_err(|e| Problem::internal(&e))?;
     let saga_lines = cart
         .lines()
         .iter()

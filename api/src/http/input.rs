@@ -201,8 +201,8 @@ pub struct Write {
 impl Write {
     /// A command from `actor` with this envelope.
     pub fn command<C>(&self, body: C, actor: Actor) -> shop_commands::Command<C> {
-        let command =
-            shop_commands::Command::new(self.command_id, body, actor).correlated(self.correlation_id);
+        let command = shop_commands::Command::new(self.command_id, body, actor)
+            .correlated(self.correlation_id);
         match self.if_match {
             Some(revision) => command.if_match(revision),
             None => command,
@@ -236,10 +236,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Write {
             .map_or_else(Uuid::new_v4, |c| c.0);
         let command_id = match parts.headers.get("idempotency-key") {
             Some(key) => {
-                let scope = parts
-                    .extensions
-                    .get::<Scope>()
-                    .map_or("", |s| s.0.as_str());
+                let scope = parts.extensions.get::<Scope>().map_or("", |s| s.0.as_str());
                 let name = format!(
                     "{scope}|{}|{} {}",
                     key.to_str().unwrap_or(""),

@@ -113,14 +113,14 @@ pub async fn adjust(
         ("count_correction", _) => Some(AdjustmentReason::CountCorrection),
         ("other", Some(text)) => Some(AdjustmentReason::Other { text }),
         ("other", None) => {
-            check.fail("/text", "an adjustment for another reason says what happened");
+            check.fail(
+                "/text",
+                "an adjustment for another reason says what happened",
+            );
             None
         }
         _ => {
-            check.fail(
-                "/reason",
-                "damaged, lost, found, count_correction or other",
-            );
+            check.fail("/reason", "damaged, lost, found, count_correction or other");
             None
         }
     };
@@ -206,9 +206,13 @@ pub async fn stock(
         },
     )
     .await?;
-    let reservations =
-        cursor::page::<ReservationRow>(app.reads.as_ref(), &["sku"], vec![text(sku.as_str())], &page)
-            .await?;
+    let reservations = cursor::page::<ReservationRow>(
+        app.reads.as_ref(),
+        &["sku"],
+        vec![text(sku.as_str())],
+        &page,
+    )
+    .await?;
     let (_, revision) = app.inventory.load(&sku).await?;
     Ok(Read::new(
         StockView {

@@ -152,7 +152,10 @@ mod tests {
             assert!(limiter.take("a", t0).is_ok());
         }
         assert_eq!(limiter.take("a", t0), Err(1));
-        assert!(limiter.take("b", t0).is_ok(), "clients have their own buckets");
+        assert!(
+            limiter.take("b", t0).is_ok(),
+            "clients have their own buckets"
+        );
         assert!(limiter.take("a", t0 + Duration::from_millis(100)).is_ok());
         assert!(limiter.take("a", t0 + Duration::from_millis(100)).is_err());
     }

@@ -121,7 +121,9 @@ fn handler(out: &mut String, aggregate: &str, s: HandlerStats) {
 /// The metrics page.
 pub fn render(app: &AppState) -> String {
     let mut out = String::with_capacity(8 * 1024);
-    out.push_str("# HELP shop_http_request_duration_seconds HTTP request latency by route and status.\n");
+    out.push_str(
+        "# HELP shop_http_request_duration_seconds HTTP request latency by route and status.\n",
+    );
     out.push_str("# TYPE shop_http_request_duration_seconds histogram\n");
     let requests = app
         .metrics
@@ -146,10 +148,20 @@ pub fn render(app: &AppState) -> String {
             "shop_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
             h.count
         );
-        let _ = writeln!(out, "shop_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-        let _ = writeln!(out, "shop_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+        let _ = writeln!(
+            out,
+            "shop_http_request_duration_seconds_sum{{{labels}}} {}",
+            h.sum
+        );
+        let _ = writeln!(
+            out,
+            "shop_http_request_duration_seconds_count{{{labels}}} {}",
+            h.count
+        );
     }
-    out.push_str("# HELP shop_http_rate_limited_total Requests refused by the per-client rate limit.\n");
+    out.push_str(
+        "# HELP shop_http_rate_limited_total Requests refused by the per-client rate limit.\n",
+    );
     out.push_str("# TYPE shop_http_rate_limited_total counter\n");
     let _ = writeln!(
         out,
@@ -158,7 +170,11 @@ pub fn render(app: &AppState) -> String {
     );
     out.push_str("# HELP shop_http_shed_total Requests refused because too many were in flight.\n");
     out.push_str("# TYPE shop_http_shed_total counter\n");
-    let _ = writeln!(out, "shop_http_shed_total {}", app.metrics.shed.load(Ordering::Relaxed));
+    let _ = writeln!(
+        out,
+        "shop_http_shed_total {}",
+        app.metrics.shed.load(Ordering::Relaxed)
+    );
 
     out.push_str("# HELP shop_command_commands_total Commands handled by this process's API handlers, by aggregate (also _accepted, _rejected, _replayed, _conflicts, _overloaded, _events).\n");
     for name in [
@@ -216,7 +232,11 @@ pub fn render(app: &AppState) -> String {
         out.push_str("# TYPE shop_search_feed_upserted_total counter\n");
         let _ = writeln!(out, "shop_search_feed_upserted_total {}", status.upserted);
         out.push_str("# TYPE shop_search_feed_retrying gauge\n");
-        let _ = writeln!(out, "shop_search_feed_retrying {}", u8::from(status.retrying));
+        let _ = writeln!(
+            out,
+            "shop_search_feed_retrying {}",
+            u8::from(status.retrying)
+        );
     }
     if let Some(gauges) = &app.gauges {
         out.push_str(&gauges());

@@ -220,7 +220,10 @@ pub fn router(app: AppState) -> axum::Router {
             app.clone(),
             idempotent::layer,
         ))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), limits::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            limits::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             metrics::layer,

@@ -14,7 +14,9 @@ use utoipa::{Modify, OpenApi as _};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AppState, carts, catalog, checkout, inventory, metrics, ops, orders, promotions, search};
+use super::{
+    AppState, carts, catalog, checkout, inventory, metrics, ops, orders, promotions, search,
+};
 use crate::problem::{FieldError, Problem};
 
 #[derive(utoipa::OpenApi)]
@@ -50,12 +52,12 @@ fn problem(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Respons
 }
 
 fn add_errors(operation: &mut Operation, path: &str, mutation: bool) {
-    let secured = operation
-        .security
-        .as_ref()
-        .is_some_and(|s| !s.is_empty());
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     let mut errors = vec![
-        ("400", "Bad request: malformed input, an invalid id, cursor or header"),
+        (
+            "400",
+            "Bad request: malformed input, an invalid id, cursor or header",
+        ),
         ("429", "Rate limited (Retry-After)"),
         ("500", "Internal error (logged; no details)"),
         ("503", "Overloaded or a store unavailable (Retry-After)"),
@@ -69,11 +71,17 @@ fn add_errors(operation: &mut Operation, path: &str, mutation: bool) {
     }
     if mutation {
         errors.extend([
-            ("409", "Busy, or a request with this Idempotency-Key is still running"),
+            (
+                "409",
+                "Busy, or a request with this Idempotency-Key is still running",
+            ),
             ("412", "If-Match does not hold"),
             ("413", "Body too large"),
             ("415", "Body is not JSON"),
-            ("422", "Invalid fields, refused by the rules, or an Idempotency-Key reused"),
+            (
+                "422",
+                "Invalid fields, refused by the rules, or an Idempotency-Key reused",
+            ),
         ]);
     }
     for (code, description) in errors {

@@ -172,7 +172,10 @@ pub async fn events(
             actor: format!("{}:{}", e.metadata.actor.kind, e.metadata.actor.id),
         })
         .collect();
-    Ok(Read::new(FeedPage { events, next_after }, Freshness::Unasked))
+    Ok(Read::new(
+        FeedPage { events, next_after },
+        Freshness::Unasked,
+    ))
 }
 
 /// A projection's progress.
@@ -250,7 +253,9 @@ pub async fn rebuild(
     tokio::spawn(async move {
         match runner.rebuild(&[name.as_str()]).await {
             Ok(report) => tracing::info!(projection = %name, ?report, "rebuild done"),
-            Err(e) => tracing::error!(projection = %name, error = %format!("{e:#}"), "rebuild failed"),
+            Err(e) => {
+                tracing::error!(projection = %name, error = %format!("{e:#}"), "rebuild failed")
+            }
         }
     });
     Ok(StatusCode::ACCEPTED)
@@ -342,8 +347,7 @@ pub async fn retry_saga(
     _write: Write,
 ) -> Result<StatusCode, Problem> {
     require(&caller, &[Role::Admin])?;
-    let order_id =
-        shop_domain::OrderId::new(order_id).map_err(|e| invalid_id("order id", e))?;
+    let order_id = shop_domain::OrderId::new(order_id).map_err(|e| invalid_id("order id", e))?;
     let state = app
         .checkout
         .state(&order_id)

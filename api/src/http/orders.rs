@@ -145,8 +145,13 @@ pub async fn list_orders(
             .await?
         }
         (_, Some(status)) => {
-            cursor::page::<OrderRow>(reads, &["status", "updated_at"], vec![text(status)], &page_query)
-                .await?
+            cursor::page::<OrderRow>(
+                reads,
+                &["status", "updated_at"],
+                vec![text(status)],
+                &page_query,
+            )
+            .await?
         }
         (_, None) => cursor::page::<OrderRow>(reads, &["order_id"], vec![], &page_query).await?,
     };
@@ -259,7 +264,9 @@ pub async fn get_order(
 ) -> Result<Read<OrderView>, Problem> {
     let id = order_id(&id)?;
     let freshness = settle(&app, "orders", min).await;
-    let row = order_row(&app, &id).await?.ok_or_else(|| not_found("order"))?;
+    let row = order_row(&app, &id)
+        .await?
+        .ok_or_else(|| not_found("order"))?;
     if !may_see(
         &app,
         caller.as_ref(),
@@ -433,7 +440,13 @@ pub async fn ship(
             .with_id(write.step(&format!("ship|{}", line.sku)));
         let shipped = app
             .inventory
-            .handle(&line.sku, shop_commands::Command { if_match: None, ..command })
+            .handle(
+                &line.sku,
+                shop_commands::Command {
+                    if_match: None,
+                    ..command
+                },
+            )
             .await?;
         last = shipped.position.max(last);
     }
@@ -499,7 +512,10 @@ pub async fn refund(
         )
     };
     let refundable = order.refundable().unwrap_or(Money::zero(amount.currency));
-    if amount.amount <= 0 || amount.currency != refundable.currency || amount.amount > refundable.amount {
+    if amount.amount <= 0
+        || amount.currency != refundable.currency
+        || amount.amount > refundable.amount
+    {
         return Err(refusal(format!(
             "a refund is positive and at most the refundable {} {}",
             refundable.amount, refundable.currency
@@ -528,7 +544,9 @@ pub async fn refund(
     let reference = match answer {
         Ok(GatewayOutcome::Approved { reference, .. }) => reference,
         Ok(GatewayOutcome::Declined { code, message }) => {
-            return Err(refusal(format!("the provider declined the refund: {code}: {message}")));
+            return Err(refusal(format!(
+                "the provider declined the refund: {code}: {message}"
+            )));
         }
         Err(e) => {
             tracing::warn!(error = %e, "refund call failed");
@@ -547,10 +565,18 @@ pub async fn refund(
         gateway_reference: reference,
         amount,
     };
-    let command = write.command(record, actor(&caller)).with_id(write.step("payment"));
+    let command = write
+        .command(record, actor(&caller))
+        .with_id(write.step("payment"));
     let recorded = app
         .payments
-        .handle(&payment_id, shop_commands::Command { if_match: None, ..command })
+        .handle(
+            &payment_id,
+            shop_commands::Command {
+                if_match: None,
+                ..command
+            },
+        )
         .await?;
     let command = OrderCommand::RefundOrder {
         order_id: id.clone(),
@@ -558,7 +584,9 @@ pub async fn refund(
         amount,
         reason: body.reason,
     };
-    let command = write.command(command, actor(&caller)).with_id(write.step("order"));
+    let command = write
+        .command(command, actor(&caller))
+        .with_id(write.step("order"));
     let outcome = app.orders.handle(&id, command).await?;
     Ok(Written::ok(&outcome, Ack::of(id.as_str(), &outcome)).at(recorded.position))
 }
@@ -623,7 +651,9 @@ pub async fn payments(
     require(&caller, &[Role::Customer, Role::Admin, Role::Auditor])?;
     let id = order_id(&id)?;
     let freshness = settle(&app, "payments", min).await;
-    let row = order_row(&app, &id).await?.ok_or_else(|| not_found("order"))?;
+    let row = order_row(&app, &id)
+        .await?
+        .ok_or_else(|| not_found("order"))?;
     if !may_see(
         &app,
         Some(&caller),
@@ -731,9 +761,13 @@ pub async fn audit(
     require(&caller, &[Role::Auditor, Role::Admin])?;
     let id = order_id(&id)?;
     let freshness: Freshness = settle(&app, "order_audit", min).await;
-    let rows =
-        cursor::page::<AuditRow>(app.reads.as_ref(), &["order_id"], vec![text(id.as_str())], &page)
-            .await?;
+    let rows = cursor::page::<AuditRow>(
+        app.reads.as_ref(),
+        &["order_id"],
+        vec![text(id.as_str())],
+        &page,
+    )
+    .await?;
     if rows.rows.is_empty() && page.cursor.is_none() {
         return Err(not_found("order"));
     }

@@ -82,14 +82,15 @@ fn list(value: &str) -> Vec<String> {
 
 /// The query string as a [`SearchQuery`], or every invalid parameter.
 pub fn parse(raw: Option<&str>) -> Result<SearchQuery, Problem> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            "Invalid query string",
-            "the query string is not URL-encoded key=value pairs",
-        )
-    })?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "Invalid query string",
+                "the query string is not URL-encoded key=value pairs",
+            )
+        })?;
     let mut query = SearchQuery::default();
     let mut filter = SearchFilter::default();
     let mut errors = Vec::new();
@@ -129,7 +130,9 @@ pub fn parse(raw: Option<&str>) -> Result<SearchQuery, Problem> {
                             Some(attr) => query.facets.push(Facet::Attribute(attr.to_owned())),
                             None => errors.push(bad(
                                 "/facets",
-                                format!("unknown facet {other:?}: brand, category, attributes.<name>"),
+                                format!(
+                                    "unknown facet {other:?}: brand, category, attributes.<name>"
+                                ),
                             )),
                         },
                     }
@@ -169,7 +172,10 @@ pub fn parse(raw: Option<&str>) -> Result<SearchQuery, Problem> {
         }
     }
     if query.offset + query.limit > MAX_DEPTH {
-        errors.push(bad("/cursor", format!("results beyond the first {MAX_DEPTH} are not served")));
+        errors.push(bad(
+            "/cursor",
+            format!("results beyond the first {MAX_DEPTH} are not served"),
+        ));
     }
     query.filter = filter;
     if let Err(e) = query.validate() {
@@ -226,9 +232,8 @@ pub async fn search(
         .retry_after(1)
     })?;
     let end = query.offset + results.hits.len();
-    let next_cursor =
-        ((end as u64) < results.total && end < MAX_DEPTH && !results.hits.is_empty())
-            .then(|| encode_cursor(end));
+    let next_cursor = ((end as u64) < results.total && end < MAX_DEPTH && !results.hits.is_empty())
+        .then(|| encode_cursor(end));
     Ok(Read::new(
         SearchPage {
             hits: results

@@ -595,13 +595,29 @@ pub async fn nullable_order_columns_skip_nulls((db, _): Pair) {
     };
     db.commit(batch).await.expect("commit the rows");
     let rows = db
-        .page(&PAGED, PAGED.name, &["note"], Some(&[text(""), text("")]), 10)
+        .page(
+            &PAGED,
+            PAGED.name,
+            &["note"],
+            Some(&[text(""), text("")]),
+            10,
+        )
         .await
         .expect("a page");
     let ids: Vec<_> = rows.iter().map(|r| r[0].clone()).collect();
-    assert_eq!(ids, vec![text("i"), text("h")], "only the rows with a note, by note");
+    assert_eq!(
+        ids,
+        vec![text("i"), text("h")],
+        "only the rows with a note, by note"
+    );
     let rows = db
-        .page(&PAGED, PAGED.name, &["note"], Some(&[text("x"), text("")]), 10)
+        .page(
+            &PAGED,
+            PAGED.name,
+            &["note"],
+            Some(&[text("x"), text("")]),
+            10,
+        )
         .await
         .expect("a page");
     assert_eq!(rows.len(), 1, "from a note on");
