@@ -267,3 +267,107 @@ impl Shop {
         self.server.stop().await.expect("a clean stop");
     }
 }
+
+/// Steps the end-to-end tests share: set up a catalog, fill carts, check out, wait for orders.
+pub mod steps {
+    use serde_json::{Value, json};
+
+    use super::{Answer, Call, Shop};
+
+    pub fn position(answer: &Answer) -> Option<String> {
+        answer.header("x-consistency-position").map(str::to_owned)
+    }
+
+    pub async fn product(
+        shop: &Shop,
+        admin: &Call,
+        id: &str,
+        title: &str,
+        brand: &str,
+        skus: &[(&str, i64)],
+    ) -> Answer {
+        let variants: Vec<Value> = skus
+            .iter()
+            .map(|(sku, cents)| {
+                json!({"sku": sku, "price": {"amount": cents, "currency": "EUR"},
+                       "attributes": {"colour": "blue"}, "weight_grams": 300})
+            })
+            .collect();
+        let answer = shop
+            .call(
+                "POST",
+                "/products",
+                admin,
+                Some(json!({
+                    "product_id": id, "title": title, "brand": brand,
+                    "description": format!("{title} by {brand}"),
+                    "category": ["Clothing", "Shirts"], "variants": variants,
+                })),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer
+    }
+
+    pub async fn receive(shop: &Shop, admin: &Call, sku: &str, quantity: u32) -> Answer {
+        let answer = shop
+            .call(
+                "POST",
+                &format!("/inventory/{sku}/receive"),
+                admin,
+                Some(json!({"warehouse": "main", "quantity": quantity})),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer
+    }
+
+    pub fn address() -> Value {
+        json!({"name": "Ada Lovelace", "line1": "1 Analytical Way", "city": "Berlin",
+               "postal_code": "10115", "country": "DE"})
+    }
+
+    pub async fn checkout(shop: &Shop, call: &Call, cart: &str, token: &str) -> Answer {
+        shop.call(
+            "POST",
+            &format!("/carts/{cart}/checkout"),
+            call,
+            Some(json!({"shipping_address": address(), "payment_token": token})),
+        )
+        .await
+    }
+
+    pub async fn add(
+        shop: &Shop,
+        call: &Call,
+        cart: &str,
+        product: &str,
+        sku: &str,
+        quantity: u32,
+    ) -> Answer {
+        shop.call(
+            "POST",
+            &format!("/carts/{cart}/items"),
+            call,
+            Some(json!({"product_id": product, "sku": sku, "quantity": quantity})),
+        )
+        .await
+    }
+
+    pub async fn customer_cart(shop: &Shop, who: &Call) -> String {
+        let cart = shop.call("POST", "/carts", who, Some(json!({}))).await;
+        assert_eq!(cart.status, 201, "{}", cart.text);
+        assert!(
+            cart.json["cart_token"].is_null(),
+            "a customer's cart has no token"
+        );
+        cart.json["cart_id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn order_status(shop: &Shop, call: &Call, order: &str, want: &[&str]) -> Answer {
+        shop.until(&format!("/orders/{order}"), call, |a| {
+            a.status == 200 && want.contains(&a.json["status"].as_str().unwrap_or(""))
+        })
+        .await
+    }
+}

@@ -405,6 +405,8 @@ pub async fn apply_promo(
     write: Write,
     Body(body): Body<PromoBody>,
 ) -> Result<Written<Ack>, Problem> {
+    // The cart first: whether a code is valid is nobody's business but the cart's owner's.
+    load(&app, &id, caller.as_ref(), &headers).await?;
     let mut check = Check::new();
     let code = check.field("/code", PromoCode::new(body.code));
     check.done()?;

@@ -17,7 +17,9 @@ use uuid::Uuid;
 use super::AppState;
 use super::cursor::{self, PageQuery};
 use super::fresh::{MinPosition, settle};
-use super::input::{Body, Check, MaybeCaller, Write, actor, invalid_id, not_found, require, time};
+use super::input::{
+    Admin, Body, Check, Customer, MaybeCaller, Write, actor, invalid_id, not_found, require, time,
+};
 use super::output::{Read, Written};
 use crate::auth::{Caller, Role};
 use crate::problem::Problem;
@@ -178,11 +180,10 @@ fn product_id(id: &str) -> Result<ProductId, Problem> {
     security(("bearer" = [])))]
 pub async fn create_product(
     State(app): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     write: Write,
     Body(body): Body<CreateProductBody>,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let mut check = Check::new();
     let id = check.field("/product_id", ProductId::new(body.product_id.clone()));
     let variants: Vec<Option<Variant>> = body
@@ -244,7 +245,7 @@ async fn product_command(
 pub async fn update_product(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Admin(caller): Admin,
     write: Write,
     Body(body): Body<UpdateProductBody>,
 ) -> Result<Written<Ack>, Problem> {
@@ -267,11 +268,10 @@ pub async fn update_product(
 pub async fn add_variant(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Admin(caller): Admin,
     write: Write,
     Body(body): Body<VariantBody>,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let mut check = Check::new();
     let variant = variant(&mut check, "", &body);
     check.done()?;
@@ -289,11 +289,10 @@ pub async fn add_variant(
 pub async fn change_price(
     State(app): State<AppState>,
     Path((id, sku)): Path<(String, String)>,
-    caller: Caller,
+    Admin(caller): Admin,
     write: Write,
     Body(body): Body<PriceBody>,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let sku = Sku::new(sku).map_err(|e| invalid_id("sku", e))?;
     let command = ProductCommand::ChangeVariantPrice {
         sku,
@@ -310,7 +309,7 @@ pub async fn change_price(
 pub async fn discontinue(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Admin(caller): Admin,
     write: Write,
     Body(body): Body<ReasonBody>,
 ) -> Result<Written<Ack>, Problem> {
@@ -503,11 +502,10 @@ const REVIEW_NAMESPACE: Uuid = Uuid::from_u128(0x4e71_3b0a_2c9d_4f18_b6a5_1d2e_3
 pub async fn submit_review(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Customer(caller): Customer,
     write: Write,
     Body(body): Body<ReviewBody>,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Customer])?;
     let id = product_id(&id)?;
     let customer = CustomerId::new(caller.subject.clone()).map_err(|e| invalid_id("subject", e))?;
     let review_id = ReviewId::new(format!(
@@ -544,10 +542,9 @@ pub async fn submit_review(
 pub async fn approve_review(
     State(app): State<AppState>,
     Path((id, review)): Path<(String, String)>,
-    caller: Caller,
+    Admin(caller): Admin,
     write: Write,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let review_id = ReviewId::new(review).map_err(|e| invalid_id("review id", e))?;
     product_command(
         &app,
@@ -568,11 +565,10 @@ pub async fn approve_review(
 pub async fn reject_review(
     State(app): State<AppState>,
     Path((id, review)): Path<(String, String)>,
-    caller: Caller,
+    Admin(caller): Admin,
     write: Write,
     Body(body): Body<ReasonBody>,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let review_id = ReviewId::new(review).map_err(|e| invalid_id("review id", e))?;
     let command = ProductCommand::RejectReview {
         review_id,

@@ -382,3 +382,40 @@ pub fn time(millis: i64) -> String {
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+/// An admin: other callers are refused (401/403) before the body is read, so the refusal
+/// does not depend on, or reveal anything about, the body's validation.
+#[derive(Clone, Debug)]
+pub struct Admin(pub Caller);
+
+impl<S> FromRequestParts<S> for Admin
+where
+    Auth: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        require(&caller, &[Role::Admin])?;
+        Ok(Self(caller))
+    }
+}
+
+/// A customer (see [`Admin`]).
+#[derive(Clone, Debug)]
+pub struct Customer(pub Caller);
+
+impl<S> FromRequestParts<S> for Customer
+where
+    Auth: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        require(&caller, &[Role::Customer])?;
+        Ok(Self(caller))
+    }
+}

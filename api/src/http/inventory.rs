@@ -13,9 +13,9 @@ use super::AppState;
 use super::catalog::Ack;
 use super::cursor::{self, PageQuery};
 use super::fresh::{MinPosition, settle};
-use super::input::{Body, Check, Write, actor, invalid_id, require, time};
+use super::input::{Admin, Body, Check, Write, actor, invalid_id, time};
 use super::output::{Read, Written};
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::problem::Problem;
 
 /// Stock received.
@@ -72,11 +72,10 @@ async fn run(
 pub async fn receive(
     State(app): State<AppState>,
     Path(sku_text): Path<String>,
-    caller: Caller,
+    Admin(caller): Admin,
     write: Write,
     Body(body): Body<ReceiveBody>,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let sku = sku(sku_text)?;
     let mut check = Check::new();
     let warehouse = check.field("/warehouse", WarehouseId::new(body.warehouse));
@@ -98,11 +97,10 @@ pub async fn receive(
 pub async fn adjust(
     State(app): State<AppState>,
     Path(sku_text): Path<String>,
-    caller: Caller,
+    Admin(caller): Admin,
     write: Write,
     Body(body): Body<AdjustBody>,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let sku = sku(sku_text)?;
     let mut check = Check::new();
     let warehouse = check.field("/warehouse", WarehouseId::new(body.warehouse));
@@ -189,11 +187,10 @@ pub struct StockView {
 pub async fn stock(
     State(app): State<AppState>,
     Path(sku_text): Path<String>,
-    caller: Caller,
+    Admin(_): Admin,
     min: MinPosition,
     Query(page): Query<PageQuery>,
 ) -> Result<Read<StockView>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let sku = sku(sku_text)?;
     let freshness = settle(&app, "inventory", min).await;
     let levels = cursor::page::<StockLevel>(

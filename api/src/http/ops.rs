@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::fresh::Freshness;
-use super::input::{Write, invalid_id, require, time};
+use super::input::{Admin, Write, invalid_id, require, time};
 use super::output::Read;
 use crate::auth::{Caller, Role};
 use crate::problem::Problem;
@@ -205,9 +205,8 @@ pub struct ProjectionView {
     security(("bearer" = [])))]
 pub async fn projections(
     State(app): State<AppState>,
-    caller: Caller,
+    Admin(_): Admin,
 ) -> Result<axum::Json<Vec<ProjectionView>>, Problem> {
-    require(&caller, &[Role::Admin])?;
     Ok(axum::Json(
         app.board
             .all()
@@ -235,9 +234,8 @@ pub async fn projections(
 pub async fn rebuild(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    caller: Caller,
+    Admin(caller): Admin,
 ) -> Result<StatusCode, Problem> {
-    require(&caller, &[Role::Admin])?;
     let Some(runner) = app.runner.clone() else {
         return Err(Problem::new(
             StatusCode::CONFLICT,
@@ -335,7 +333,7 @@ pub async fn sagas(
     ))
 }
 
-/// Asks the process managers to drive a saga again now (admin).
+/// Asks the process managers to drive a saga again now (admin; 409 once the saga has ended).
 #[utoipa::path(post, path = "/admin/sagas/{order_id}/retry", tag = "operations",
     params(("order_id" = String, Path)),
     responses((status = 202, description = "Retry recorded")),
@@ -343,10 +341,9 @@ pub async fn sagas(
 pub async fn retry_saga(
     State(app): State<AppState>,
     Path(order_id): Path<String>,
-    caller: Caller,
+    Admin(caller): Admin,
     _write: Write,
 ) -> Result<StatusCode, Problem> {
-    require(&caller, &[Role::Admin])?;
     let order_id = shop_domain::OrderId::new(order_id).map_err(|e| invalid_id("order id", e))?;
     let state = app
         .checkout
@@ -355,6 +352,14 @@ pub async fn retry_saga(
         .map_err(|e| Problem::internal(&e))?;
     if state.order_id.is_none() {
         return Err(super::input::not_found("saga"));
+    }
+    if state.outcome.is_some() {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "saga_ended",
+            "Saga ended",
+            "the checkout has ended: there is nothing to retry",
+        ));
     }
     app.checkout
         .request_retry(&order_id, Actor::new("admin", caller.subject.clone()))

@@ -22,7 +22,7 @@ use super::AppState;
 use super::catalog::{Ack, MoneyBody};
 use super::cursor::{self, PageQuery};
 use super::fresh::{Freshness, MinPosition, settle};
-use super::input::{Body, MaybeCaller, Write, actor, invalid_id, not_found, require, time};
+use super::input::{Admin, Body, MaybeCaller, Write, actor, invalid_id, not_found, require, time};
 use super::output::{Read, Written};
 use crate::auth::{Caller, Role};
 use crate::problem::Problem;
@@ -411,12 +411,11 @@ pub struct ShipBody {
 pub async fn ship(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Admin(caller): Admin,
     headers: HeaderMap,
     write: Write,
     Body(body): Body<ShipBody>,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let (id, order) = order_for(&app, &caller, &headers, &id).await?;
     let command = OrderCommand::ShipOrder {
         order_id: id.clone(),
@@ -461,11 +460,10 @@ pub async fn ship(
 pub async fn deliver(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Admin(caller): Admin,
     headers: HeaderMap,
     write: Write,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let (id, _) = order_for(&app, &caller, &headers, &id).await?;
     let command = OrderCommand::DeliverOrder {
         order_id: id.clone(),
@@ -495,12 +493,11 @@ pub struct RefundBody {
 pub async fn refund(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    caller: Caller,
+    Admin(caller): Admin,
     headers: HeaderMap,
     write: Write,
     Body(body): Body<RefundBody>,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let (id, order) = order_for(&app, &caller, &headers, &id).await?;
     let amount: Money = body.amount.into();
     let refusal = |detail: String| {

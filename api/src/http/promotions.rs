@@ -11,9 +11,8 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::catalog::{Ack, MoneyBody, ReasonBody};
 use super::fresh::Freshness;
-use super::input::{Body, Check, Write, actor, invalid_id, not_found, require};
+use super::input::{Admin, Body, Check, Write, actor, invalid_id, not_found};
 use super::output::{Read, Written};
-use crate::auth::{Caller, Role};
 use crate::problem::Problem;
 
 /// A discount: a percentage (in basis points, 1 % = 100) or a fixed amount.
@@ -85,11 +84,10 @@ pub struct CreatePromotionBody {
     security(("bearer" = [])))]
 pub async fn create(
     State(app): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     write: Write,
     Body(body): Body<CreatePromotionBody>,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let mut check = Check::new();
     let code = check.field("/code", PromoCode::new(body.code));
     check.done()?;
@@ -126,11 +124,10 @@ fn code(text: String) -> Result<PromoCode, Problem> {
 pub async fn deactivate(
     State(app): State<AppState>,
     Path(text): Path<String>,
-    caller: Caller,
+    Admin(caller): Admin,
     write: Write,
     Body(body): Body<ReasonBody>,
 ) -> Result<Written<Ack>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let code = code(text)?;
     let (promotion, _) = app.promotions.load(&code).await?;
     if !promotion.exists() {
@@ -183,9 +180,8 @@ pub struct PromotionView {
 pub async fn get(
     State(app): State<AppState>,
     Path(text): Path<String>,
-    caller: Caller,
+    Admin(_): Admin,
 ) -> Result<Read<PromotionView>, Problem> {
-    require(&caller, &[Role::Admin])?;
     let code = code(text)?;
     let (promotion, revision) = app.promotions.load(&code).await?;
     let terms = promotion.terms().ok_or_else(|| not_found("promotion"))?;
