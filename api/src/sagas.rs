@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use shop_commands::checkout::CheckoutRunner;
 use shop_commands::gateway::{PaymentGateway, SandboxConfig, SandboxGateway};
+use shop_commands::promotions::PromotionRelease;
 use shop_commands::reservations::ReservationExpiry;
 use shop_commands::{Clock, HandlerConfig, SystemClock, codec};
 use shop_domain::checkout::{Checkout, CheckoutEvent};
@@ -113,6 +114,8 @@ pub struct ProcessManagers {
     pub checkout: CheckoutRunner,
     /// Releases abandoned reservations.
     pub reservations: ReservationExpiry,
+    /// Gives promotion codes of failed orders back.
+    pub promotions: PromotionRelease,
 }
 
 impl ProcessManagers {
@@ -129,21 +132,29 @@ impl ProcessManagers {
                 gateway,
                 HandlerConfig::default(),
             ),
-            reservations: ReservationExpiry::new(store, clock, HandlerConfig::default()),
+            reservations: ReservationExpiry::new(
+                store.clone(),
+                clock.clone(),
+                HandlerConfig::default(),
+            ),
+            promotions: PromotionRelease::new(store, clock, HandlerConfig::default()),
         }
     }
 
     /// Runs them until `stop`: one deadline scheduler fires every deadline (each purpose's
-    /// owner reacts to the firing), the checkout runner, the reservation expiry.
+    /// owner reacts to the firing), the checkout runner, the reservation expiry, the promotion
+    /// release.
     pub async fn run(&self, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         let scheduler = self.checkout.deadlines().clone();
-        let (s1, s2, s3) = (stop.clone(), stop.clone(), stop);
+        let (s1, s2, s3, s4) = (stop.clone(), stop.clone(), stop.clone(), stop);
         let checkout = self.checkout.clone();
         let reservations = self.reservations.clone();
+        let promotions = self.promotions.clone();
         tokio::try_join!(
             async move { scheduler.run(s1).await.context("the deadline scheduler") },
             async move { checkout.run(s2).await.context("the checkout saga runner") },
             async move { reservations.run(s3).await.context("the reservation expiry") },
+            async move { promotions.run(s4).await.context("the promotion release") },
         )?;
         Ok(())
     }

@@ -12,15 +12,13 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt;
 use shop_domain::deadline::DeadlineEvent;
 use shop_domain::inventory::{Inventory, InventoryCommand, InventoryEvent, ReleaseReason};
 use shop_domain::{DeadlineId, OrderId, Sku};
-use shop_eventstore::{Actor, AllFilter, EventStore, Position, RecordedEvent, SubscribeAll};
+use shop_eventstore::{Actor, AllFilter, EventStore, RecordedEvent};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::checkpoint::StreamCheckpoint;
 use crate::deadlines::{DeadlineScheduler, SchedulerOptions};
 use crate::{Clock, Command, CommandError, CommandHandler, HandlerConfig, codec};
 
@@ -177,73 +175,18 @@ impl ReservationExpiry {
 
     /// Follows the log until `stop` (see the module doc). An event whose reaction fails is tried
     /// again, with backoff, before the next one: the checkpoint never passes it.
-    pub async fn run(&self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
-        let checkpoint = StreamCheckpoint::new(self.store.clone(), CHECKPOINT_NAME)?;
-        let after = checkpoint.load().await?;
+    pub async fn run(&self, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         let filter = AllFilter::stream_prefixes(["inventory-", "deadline-"]).with_event_types([
             "inventory.StockReserved.v1",
             "inventory.ReservationCommitted.v1",
             "inventory.ReservationReleased.v1",
             "deadline.DeadlineFired.v1",
         ]);
-        let mut events = self.store.subscribe_all(SubscribeAll { after, filter });
-        let mut handled: Option<Position> = after;
-        let mut saved = after;
-        let mut saves = tokio::time::interval(std::time::Duration::from_secs(1));
-        saves.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            if *stop.borrow() {
-                if let Some(position) = handled {
-                    checkpoint.save(position).await?;
-                }
-                return Ok(());
-            }
-            let next = tokio::select! {
-                changed = stop.changed() => {
-                    // A dropped sender means stop, too (and would wake this at once forever).
-                    if changed.is_err() {
-                        if let Some(position) = handled {
-                            checkpoint.save(position).await?;
-                        }
-                        return Ok(());
-                    }
-                    continue;
-                }
-                _ = saves.tick() => {
-                    if handled != saved && let Some(position) = handled {
-                        match checkpoint.save(position).await {
-                            Ok(()) => saved = handled,
-                            Err(e) => tracing::warn!(error = %e, "saving the reservation expiry's checkpoint failed"),
-                        }
-                    }
-                    continue;
-                }
-                next = events.next() => next,
-            };
-            let Some(recorded) = next else {
-                anyhow::bail!("the reservation expiry's subscription ended");
-            };
-            let recorded = recorded?;
-            let mut wait = std::time::Duration::from_millis(50);
-            loop {
-                match self.react(&recorded).await {
-                    Ok(()) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, event = %recorded.event_type,
-                            stream = %recorded.stream, "reservation expiry failed; trying again");
-                    }
-                }
-                if *stop.borrow() {
-                    break;
-                }
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(std::time::Duration::from_secs(5));
-            }
-            if *stop.borrow() {
-                continue;
-            }
-            handled = Some(recorded.position);
-        }
+        crate::follower::follow(self.store.clone(), CHECKPOINT_NAME, filter, stop, |event| {
+            let this = self.clone();
+            async move { this.react(&event).await }
+        })
+        .await
     }
 }
 

@@ -227,13 +227,45 @@ async fn journey(shop: Shop) {
     );
 
     // Bob's card is declined: his order fails and its stock comes back.
+    // He has a one-time code; the failed order gives it back.
+    let once = json!({"code": "ONCE", "discount": {"kind": "fixed_amount", "amount": {"amount": 200, "currency": "EUR"}},
+                      "valid_from": "2020-01-01T00:00:00Z", "valid_until": "2100-01-01T00:00:00Z",
+                      "usage_limit": 1});
+    assert_eq!(
+        shop.call("POST", "/promotions", &admin, Some(once))
+            .await
+            .status,
+        201
+    );
     let bobs = customer_cart(&shop, &bob).await;
     add(&shop, &bob, &bobs, "wool-socks", "WS-1", 1).await;
+    let applied = shop
+        .call(
+            "POST",
+            &format!("/carts/{bobs}/promo"),
+            &bob,
+            Some(json!({"code": "ONCE"})),
+        )
+        .await;
+    assert_eq!(applied.status, 200, "{}", applied.text);
+    let quoted = shop
+        .call("GET", &format!("/carts/{bobs}"), &bob, None)
+        .await;
+    assert_eq!(
+        quoted.json["quote"]["discount"]["amount"], 200,
+        "{}",
+        quoted.text
+    );
     let declined = checkout(&shop, &bob, &bobs, "tok_decline").await;
     assert_eq!(declined.status, 202, "{}", declined.text);
     let bob_order = declined.json["order_id"].as_str().unwrap().to_owned();
     let failed = order_status(&shop, &bob, &bob_order, &["payment_failed", "cancelled"]).await;
     assert!(failed.json["failure_reason"].is_string() || failed.json["cancel_reason"].is_string());
+    assert_eq!(failed.json["discount"]["amount"], 200);
+    shop.until("/promotions/ONCE", &admin, |a| {
+        a.json["used"] == 0 && a.json["remaining"] == 1
+    })
+    .await;
 
     // An out-of-stock race: one unit left of a new SKU, two buyers; one order is confirmed.
     product(
