@@ -1,4 +1,4 @@
-//! `/metrics` in the Prometheus text format: request latency histograms by route and status,
+//! The access log and `/metrics` in the Prometheus text format: request latency histograms by route and status,
 //! the command handlers' counters (commands, rejections, conflicts, load shedding), the
 //! projections' lag, and the rate limiter's and load shedder's refusals. Kept in-process with
 //! atomics and one short-held lock per request, no metrics crate.
@@ -85,12 +85,19 @@ pub async fn layer(State(app): State<AppState>, request: Request, next: Next) ->
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
-    app.metrics.observe(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    let status = response.status().as_u16();
+    let seconds = started.elapsed().as_secs_f64();
+    app.metrics.observe(&method, &route, status, seconds);
+    // The access log: one line per request (inside the request span, so it carries the request
+    // and correlation ids); probes at debug so they do not drown the rest.
+    let millis = seconds * 1000.0;
+    if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") {
+        tracing::debug!(status, millis, route, "answered");
+    } else if status >= 500 {
+        tracing::warn!(status, millis, route, "answered");
+    } else {
+        tracing::info!(status, millis, route, "answered");
+    }
     response
 }
 
