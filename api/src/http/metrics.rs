@@ -90,7 +90,7 @@ pub async fn layer(State(app): State<AppState>, request: Request, next: Next) ->
     app.metrics.observe(&method, &route, status, seconds);
     // The access log: one line per request (inside the request span, so it carries the request
     // and correlation ids); probes at debug so they do not drown the rest.
-    let millis = seconds * 1000.0;
+    let millis = (seconds * 10_000.0).round() / 10.0;
     if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") {
         tracing::debug!(status, millis, route, "answered");
     } else if status >= 500 {
