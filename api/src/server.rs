@@ -268,11 +268,18 @@ impl Server {
         };
         let gauges: Option<crate::http::Gauges> = managers.as_ref().map(|m| {
             let checkout = m.checkout.clone();
+            let backlog = m.checkout.deadlines().backlog();
             let gauges: crate::http::Gauges = Arc::new(move || {
                 format!(
                     "# HELP shop_sagas_failing Checkout sagas this process is retrying after failures.\n\
-                     # TYPE shop_sagas_failing gauge\nshop_sagas_failing {}\n",
-                    checkout.failing().len()
+                     # TYPE shop_sagas_failing gauge\nshop_sagas_failing {}\n\
+                     # HELP shop_deadlines_pending Durable deadlines scheduled and not yet fired or cancelled.\n\
+                     # TYPE shop_deadlines_pending gauge\nshop_deadlines_pending {}\n\
+                     # HELP shop_deadlines_overdue Deadlines already due at the scheduler's last tick.\n\
+                     # TYPE shop_deadlines_overdue gauge\nshop_deadlines_overdue {}\n",
+                    checkout.failing().len(),
+                    backlog.pending(),
+                    backlog.overdue(),
                 )
             });
             gauges

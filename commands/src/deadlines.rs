@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -53,6 +54,7 @@ pub struct DeadlineScheduler {
     clock: Arc<dyn Clock>,
     handler: CommandHandler<Deadline>,
     tick: Duration,
+    backlog: Arc<DeadlineBacklog>,
 }
 
 impl std::fmt::Debug for DeadlineScheduler {
@@ -60,6 +62,26 @@ impl std::fmt::Debug for DeadlineScheduler {
         f.debug_struct("DeadlineScheduler")
             .field("tick", &self.tick)
             .finish_non_exhaustive()
+    }
+}
+
+/// How many deadlines a running scheduler holds (for `/metrics`): pending, and of those already
+/// due at its last tick (a backlog that grows means firing does not keep up).
+#[derive(Debug, Default)]
+pub struct DeadlineBacklog {
+    pending: AtomicU64,
+    overdue: AtomicU64,
+}
+
+impl DeadlineBacklog {
+    /// Deadlines scheduled and neither fired nor cancelled.
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Relaxed)
+    }
+
+    /// Of those, the ones due at the last tick.
+    pub fn overdue(&self) -> u64 {
+        self.overdue.load(Ordering::Relaxed)
     }
 }
 
@@ -115,7 +137,13 @@ impl DeadlineScheduler {
             clock,
             handler,
             tick: options.tick,
+            backlog: Arc::default(),
         }
+    }
+
+    /// What this scheduler holds while it runs (shared by its clones).
+    pub fn backlog(&self) -> Arc<DeadlineBacklog> {
+        self.backlog.clone()
     }
 
     /// Sets a deadline (idempotent: the same id with the same details changes nothing).
@@ -182,7 +210,10 @@ impl DeadlineScheduler {
                     };
                     let recorded = recorded?;
                     match codec::decode::<DeadlineEvent>(&recorded.event_type, &recorded.data) {
-                        Ok(event) => timers.learn(&event),
+                        Ok(event) => {
+                            timers.learn(&event);
+                            self.backlog.pending.store(timers.due_of.len() as u64, Ordering::Relaxed);
+                        }
                         Err(e) => tracing::warn!(
                             stream = %recorded.stream,
                             error = %e,
@@ -191,9 +222,12 @@ impl DeadlineScheduler {
                     }
                 }
                 _ = ticker.tick() => {
-                    for deadline_id in timers.due(self.clock.now()) {
+                    let due = timers.due(self.clock.now());
+                    self.backlog.overdue.store(due.len() as u64, Ordering::Relaxed);
+                    for deadline_id in due {
                         self.fire(&deadline_id, &mut timers).await;
                     }
+                    self.backlog.pending.store(timers.due_of.len() as u64, Ordering::Relaxed);
                 }
             }
         }

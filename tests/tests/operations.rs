@@ -169,6 +169,9 @@ async fn metrics_readiness_guest_orders_and_correlation() {
         "shop_command_conflicts_total{aggregate=\"cart\"}",
         "shop_projection_lag_seconds{projection=\"orders\"}",
         "shop_sagas_failing 0",
+        "shop_sagas{state=\"running\"} 0",
+        "shop_sagas{state=\"stuck\"} 0",
+        "shop_deadlines_pending ",
     ] {
         assert!(
             metrics.text.contains(needle),

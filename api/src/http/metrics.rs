@@ -1,6 +1,6 @@
 //! The access log and `/metrics` in the Prometheus text format: request latency histograms by route and status,
 //! the command handlers' counters (commands, rejections, conflicts, load shedding), the
-//! projections' lag, and the rate limiter's and load shedder's refusals. Kept in-process with
+//! projections' lag, sagas by state, the deadline backlog, and the rate limiter's and load shedder's refusals. Kept in-process with
 //! atomics and one short-held lock per request, no metrics crate.
 
 use std::collections::BTreeMap;
@@ -251,15 +251,47 @@ pub fn render(app: &AppState) -> String {
     out
 }
 
+/// The most sagas counted per state on one scrape.
+const SAGA_COUNT_LIMIT: usize = 10_000;
+
+/// Sagas by state from the operators' read model: the open states (bounded by the checkouts in
+/// flight) and the stuck ones, each counted up to [`SAGA_COUNT_LIMIT`].
+async fn saga_states(app: &AppState) -> String {
+    use shop_projections::models::sagas::{sagas_by_state, stuck_sagas};
+    let mut out = String::from(
+        "# HELP shop_sagas Open checkout sagas by state (counted up to 10000), and the stuck ones.\n\
+         # TYPE shop_sagas gauge\n",
+    );
+    for state in ["running", "compensating", "stuck"] {
+        let mut count = 0usize;
+        let mut after: Option<String> = None;
+        while count < SAGA_COUNT_LIMIT {
+            let page = if state == "stuck" {
+                stuck_sagas(app.reads.as_ref(), after.as_deref(), 1000).await
+            } else {
+                sagas_by_state(app.reads.as_ref(), state, after.as_deref(), 1000).await
+            };
+            let Ok(page) = page else {
+                return out;
+            };
+            count += page.len();
+            match page.last() {
+                Some(last) if page.len() == 1000 => after = Some(last.order_id.clone()),
+                _ => break,
+            }
+        }
+        let _ = writeln!(out, "shop_sagas{{state=\"{state}\"}} {count}");
+    }
+    out
+}
+
 /// `GET /metrics`.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(app): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        render(&app),
-    )
-        .into_response()
+    let mut page = render(&app);
+    page.push_str(&saga_states(&app).await);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], page).into_response()
 }
 
 #[cfg(test)]
