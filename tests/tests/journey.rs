@@ -454,6 +454,30 @@ async fn journey(shop: Shop) {
         .call("GET", "/products/no-such-thing", &guest, None)
         .await;
     assert_eq!((missing.status, missing.code()), (404, "not_found"));
+    let unknown_sku = shop
+        .call(
+            "POST",
+            "/inventory/NO-SUCH-SKU/receive",
+            &admin,
+            Some(json!({"warehouse": "main", "quantity": 5})),
+        )
+        .await;
+    assert_eq!((unknown_sku.status, unknown_sku.code()), (404, "not_found"));
+    let stale_checkout = shop
+        .call(
+            "POST",
+            &format!("/carts/{fresh_cart}/checkout"),
+            &Call {
+                if_match: Some("\"7\"".into()),
+                ..bob.clone()
+            },
+            Some(
+                json!({"shipping_address": {"name": "B", "line1": "2 Way", "city": "Berlin",
+                        "postal_code": "10115", "country": "DE"}, "payment_token": "tok_approve"}),
+            ),
+        )
+        .await;
+    assert_eq!(stale_checkout.status, 412, "{}", stale_checkout.text);
     let not_json = shop
         .raw("/products", &admin, "text/plain", b"hello".to_vec())
         .await;

@@ -296,7 +296,20 @@ pub async fn checkout(
     write: Write,
     Body(body): Body<CheckoutBody>,
 ) -> Result<Written<CheckoutAccepted>, Problem> {
-    let (cart_id, cart, _) = super::carts::load(&app, &id, caller.as_ref(), &headers).await?;
+    let (cart_id, cart, revision) =
+        super::carts::load(&app, &id, caller.as_ref(), &headers).await?;
+    // `If-Match` is checked before anything is written (the promotion is redeemed before the
+    // cart closes); the cart's own command checks it again.
+    if let Some(expected) = write.if_match
+        && revision != Some(expected)
+    {
+        return Err(shop_commands::CommandError::<String>::RevisionMismatch {
+            stream: shop_commands::CommandHandler::<shop_domain::cart::Cart>::stream_of(&cart_id)?,
+            expected,
+            actual: revision,
+        }
+        .into());
+    }
     let mut check = Check::new();
     let shipping = body
         .shipping_address

@@ -91,12 +91,14 @@ fn replay(stored: StoredResponse) -> Response {
 
 /// The middleware.
 pub async fn layer(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() != Method::POST {
-        return next.run(request).await;
-    }
     let (mut parts, body) = request.into_parts();
+    // Every request gets its scope: command ids derived from a key (on any method) must never
+    // meet another caller's.
     let scope = scope(&app, &parts);
     parts.extensions.insert(Scope(scope.clone()));
+    if parts.method != Method::POST {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
     let Some(key) = parts.headers.get(KEY_HEADER).cloned() else {
         return next.run(Request::from_parts(parts, body)).await;
     };

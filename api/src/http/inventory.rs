@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use shop_domain::inventory::{AdjustmentReason, InventoryCommand};
 use shop_domain::{Sku, WarehouseId};
+use shop_projections::models::catalog::VariantRow;
 use shop_projections::models::inventory::{ReservationRow, StockLevel};
 use shop_projections::rows::text;
 use utoipa::ToSchema;
@@ -13,7 +14,7 @@ use super::AppState;
 use super::catalog::Ack;
 use super::cursor::{self, PageQuery};
 use super::fresh::{MinPosition, settle};
-use super::input::{Admin, Body, Check, Write, actor, invalid_id, time};
+use super::input::{Admin, Body, Check, Write, actor, invalid_id, not_found, time};
 use super::output::{Read, Written};
 use crate::auth::Caller;
 use crate::problem::Problem;
@@ -50,6 +51,33 @@ fn sku(value: String) -> Result<Sku, Problem> {
     Sku::new(value).map_err(|e| invalid_id("sku", e))
 }
 
+/// Stock is only received for a SKU some product has: one the catalog read model knows, once it
+/// has caught up with the log (so a variant added a moment ago is not refused).
+async fn known(app: &AppState, sku: &Sku) -> Result<(), Problem> {
+    let def = <VariantRow as shop_projections::rows::TableRow>::TABLE;
+    let lookup = || async {
+        app.reads
+            .load(def, def.name, &[text(sku.as_str())])
+            .await
+            .map_err(|e| Problem::internal(&e))
+    };
+    if lookup().await?.is_some() {
+        return Ok(());
+    }
+    let head = app
+        .events
+        .head_position()
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    if let Some(head) = head {
+        settle(app, "catalog", MinPosition(Some(head))).await;
+    }
+    match lookup().await? {
+        Some(_) => Ok(()),
+        None => Err(not_found("SKU")),
+    }
+}
+
 async fn run(
     app: &AppState,
     caller: &Caller,
@@ -77,6 +105,7 @@ pub async fn receive(
     Body(body): Body<ReceiveBody>,
 ) -> Result<Written<Ack>, Problem> {
     let sku = sku(sku_text)?;
+    known(&app, &sku).await?;
     let mut check = Check::new();
     let warehouse = check.field("/warehouse", WarehouseId::new(body.warehouse));
     check.done()?;
@@ -102,6 +131,7 @@ pub async fn adjust(
     Body(body): Body<AdjustBody>,
 ) -> Result<Written<Ack>, Problem> {
     let sku = sku(sku_text)?;
+    known(&app, &sku).await?;
     let mut check = Check::new();
     let warehouse = check.field("/warehouse", WarehouseId::new(body.warehouse));
     let reason = match (body.reason.as_str(), body.text) {
