@@ -227,11 +227,22 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
 
+        // The read models' tables exist before the first request (the runner would create them
+        // too, but only once it holds its locks, and a query meanwhile would find no table).
+        let models = all(&ModelOptions::default());
+        let tables: Vec<_> = models
+            .iter()
+            .flat_map(|p| p.tables().iter().map(|t| (*t, t.name.to_owned())))
+            .collect();
+        reads
+            .create_tables(&tables, true)
+            .await
+            .context("creating the read-model tables")?;
         let board = Arc::new(StatusBoard::new());
         let projections = Runner::new(
             events.clone(),
             reads.clone(),
-            all(&ModelOptions::default()),
+            models,
             RunnerOptions::default(),
             board.clone(),
         );

@@ -152,6 +152,13 @@ impl Shop {
     }
 
     fn around(server: Server, dir: tempfile::TempDir) -> Self {
+        // Server logs in the test's output when RUST_LOG asks for them.
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
         Self {
             base: format!("http://{}", server.addr),
             server,
