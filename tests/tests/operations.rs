@@ -159,6 +159,29 @@ async fn metrics_readiness_guest_orders_and_correlation() {
     }
     assert!(found, "the receipt carries the request's correlation id");
 
+    // Analysts: the day's sales, and the feed narrowed to one category.
+    let sales = shop
+        .until("/analytics/products/mug/daily", &analyst, |a| {
+            a.json["items"][0]["units"] == 1
+        })
+        .await;
+    assert_eq!(sales.json["items"][0]["revenue"], 900);
+    let day = sales.json["items"][0]["day"].as_str().unwrap().to_owned();
+    let that_day = shop
+        .call("GET", &format!("/analytics/days/{day}"), &analyst, None)
+        .await;
+    assert_eq!(that_day.json["items"][0]["product_id"], "mug");
+    let orders_only = shop
+        .call("GET", "/events?category=order&limit=1000", &analyst, None)
+        .await;
+    let streams = orders_only.json["events"].as_array().unwrap();
+    assert!(!streams.is_empty());
+    assert!(
+        streams
+            .iter()
+            .all(|e| e["stream"].as_str().unwrap().starts_with("order-"))
+    );
+
     // Metrics: latency by route template and status, command counters, projection lag.
     let metrics = shop.call("GET", "/metrics", &Call::default(), None).await;
     assert_eq!(metrics.status, 200);

@@ -72,6 +72,18 @@ fn rows(guest_cart: &str, guest_token: &str) -> Vec<Row> {
         ),
         row(
             "GET",
+            "/analytics/products/matrix/daily",
+            None,
+            [401, 401, 401, 200, 403, 403, 403, 200],
+        ),
+        row(
+            "GET",
+            "/analytics/days/2026-12-01",
+            None,
+            [401, 401, 401, 200, 403, 403, 403, 200],
+        ),
+        row(
+            "GET",
             "/admin/projections",
             None,
             [401, 401, 401, 403, 403, 403, 403, 200],
@@ -442,6 +454,7 @@ fn template(path: &str) -> String {
                 (_, "variants" | "items") => "{sku}".to_owned(),
                 (_, "inventory") => "{sku}".to_owned(),
                 (_, "promotions") => "{code}".to_owned(),
+                (_, "days") => "{day}".to_owned(),
                 (_, "projections") => "{name}".to_owned(),
                 (_, "sagas") => "{order_id}".to_owned(),
                 _ => (*s).to_owned(),

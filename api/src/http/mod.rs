@@ -10,6 +10,7 @@
 // response: boxing it would cost an allocation on every error and gain nothing measurable.
 #![allow(clippy::result_large_err)]
 
+mod analytics;
 mod carts;
 mod catalog;
 mod checkout;

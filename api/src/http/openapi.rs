@@ -15,7 +15,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    AppState, carts, catalog, checkout, inventory, metrics, ops, orders, promotions, search,
+    AppState, analytics, carts, catalog, checkout, inventory, metrics, ops, orders, promotions,
+    search,
 };
 use crate::problem::{FieldError, Problem};
 
@@ -30,7 +31,7 @@ use crate::problem::{FieldError, Problem};
     modifiers(&Conventions),
     tags(
         (name = "catalog"), (name = "search"), (name = "inventory"), (name = "carts"),
-        (name = "orders"), (name = "payments"), (name = "promotions"), (name = "operations"),
+        (name = "orders"), (name = "payments"), (name = "promotions"), (name = "analytics"), (name = "operations"),
     )
 )]
 struct Doc;
@@ -128,6 +129,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::readyz))
         .routes(routes!(metrics::metrics))
         .routes(routes!(ops::events))
+        .routes(routes!(analytics::product_daily))
+        .routes(routes!(analytics::day))
         .routes(routes!(ops::projections))
         .routes(routes!(ops::rebuild))
         .routes(routes!(ops::sagas))

@@ -82,6 +82,8 @@ pub struct FeedQuery {
     pub after: Option<String>,
     /// Events per page, 1 to 1000 (default 100).
     pub limit: Option<usize>,
+    /// Only streams of these categories, comma-separated (`order,payment`).
+    pub category: Option<String>,
 }
 
 /// An event as the feed shows it.
@@ -137,6 +139,27 @@ pub async fn events(
         ));
     }
     let mut read = ReadAll::forwards().limit(limit);
+    if let Some(categories) = &query.category {
+        let categories: Vec<String> = categories
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| format!("{c}-"))
+            .collect();
+        if categories.is_empty()
+            || categories
+                .iter()
+                .any(|c| !c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'))
+        {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_category",
+                "Invalid category",
+                "category takes stream categories such as order,payment",
+            ));
+        }
+        read.filter = shop_eventstore::AllFilter::stream_prefixes(categories);
+    }
     if let Some(after) = &query.after {
         read.from = Some(after.parse().map_err(|_| {
             Problem::new(
