@@ -52,6 +52,8 @@ pub enum Bench {
     /// End-to-end checkouts through the saga (5 % declines, 1 % gateway timeouts), on SQLite and
     /// Postgres.
     Checkout(shop_commands::checkout_bench::CheckoutBenchOptions),
+    /// A flash sale over HTTP: a crowd of customers checks out one hot SKU on a real server.
+    Http(crate::http_bench::HttpBenchOptions),
     /// Rebuild throughput of all read models and projection lag, on SQLite and Postgres.
     Projections(shop_projections::bench::ProjectionBenchOptions),
     /// Search latency (typo queries with facets) and indexing speed, on Tantivy (and Meilisearch

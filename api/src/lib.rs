@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cli;
 pub mod http;
+pub mod http_bench;
 pub mod idempotency;
 pub mod problem;
 pub mod request_id;

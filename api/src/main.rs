@@ -36,6 +36,7 @@ async fn main() {
         Command::Bench(Bench::Checkout(options)) => {
             shop_commands::checkout_bench::run(options).await
         }
+        Command::Bench(Bench::Http(options)) => shop_api::http_bench::run(options).await,
         Command::Bench(Bench::Projections(options)) => shop_projections::bench::run(options).await,
         Command::Bench(Bench::Search(options)) => {
             shop_projections::search::bench::run(options).await
