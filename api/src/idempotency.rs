@@ -8,6 +8,12 @@
 //! later repeats get back as it was; or it releases the claim
 //! ([`IdempotencyStore::release`], for failures worth retrying) so a repeat runs again. The same
 //! key with another request (another fingerprint) is a mismatch (422 on HTTP).
+//!
+//! A claim is a lease: a request that died with its process (or whose response could not be
+//! stored) leaves its claim pending, and after [`CLAIM_LEASE`] a repeat takes the key over
+//! (releasing the stale claim, then claiming it), so a client's retry is not refused as "in
+//! progress" for a day. Running the request again is safe: its command ids are derived from the
+//! key, so the command handlers answer what was done already.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +28,8 @@ use uuid::Uuid;
 
 /// How long a key is remembered.
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long a pending claim holds a key before a repeat may take it over.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(60);
 /// The longest key, in characters.
 pub const MAX_KEY_CHARS: usize = 255;
 const NAMESPACE: Uuid = Uuid::from_u128(0x1de0_7e47_c0de_4b1a_9a2b_3c4d_5e6f_7081);
@@ -107,6 +115,7 @@ enum Standing {
     Pending {
         claim: Uuid,
         fingerprint: String,
+        claimed_at: chrono::DateTime<Utc>,
     },
     Done {
         fingerprint: String,
@@ -125,12 +134,15 @@ fn standing(events: &[RecordedEvent]) -> anyhow::Result<Standing> {
                     standing = Standing::Pending {
                         claim: claimed.claim,
                         fingerprint: claimed.fingerprint,
+                        claimed_at: event.recorded_at,
                     };
                 }
             }
             STORED => {
                 let stored: Stored = event.data.decode()?;
-                if let Standing::Pending { claim, fingerprint } = &standing
+                if let Standing::Pending {
+                    claim, fingerprint, ..
+                } = &standing
                     && *claim == stored.claim
                 {
                     standing = Standing::Done {
@@ -157,6 +169,7 @@ fn standing(events: &[RecordedEvent]) -> anyhow::Result<Standing> {
 pub struct IdempotencyStore {
     store: Arc<dyn EventStore>,
     ttl: Duration,
+    lease: Duration,
 }
 
 impl std::fmt::Debug for IdempotencyStore {
@@ -173,7 +186,14 @@ impl IdempotencyStore {
         Self {
             store,
             ttl: KEY_TTL,
+            lease: CLAIM_LEASE,
         }
+    }
+
+    /// The same, letting a pending claim go after `lease` (tests).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// The same, remembering keys for `ttl` (tests; at least a second, the event store's
@@ -232,12 +252,28 @@ impl IdempotencyStore {
                         Begin::Mismatch
                     });
                 }
-                Standing::Pending { fingerprint: f, .. } => {
-                    return Ok(if f == fingerprint {
-                        Begin::InProgress
-                    } else {
-                        Begin::Mismatch
-                    });
+                Standing::Pending {
+                    fingerprint: f,
+                    claim,
+                    claimed_at,
+                } => {
+                    if f != fingerprint {
+                        return Ok(Begin::Mismatch);
+                    }
+                    let age = (Utc::now() - claimed_at).to_std().unwrap_or_default();
+                    if age < self.lease {
+                        return Ok(Begin::InProgress);
+                    }
+                    // An abandoned claim: release it, then claim the key on the next pass.
+                    let last = visible.last().map_or(0, |e| e.revision);
+                    let stale = Claim {
+                        stream: stream.clone(),
+                        id: claim,
+                        revision: last,
+                    };
+                    tracing::info!(%stream, "taking over an abandoned idempotency claim");
+                    self.release(stale).await?;
+                    continue;
                 }
                 Standing::Free => {}
             }

@@ -207,6 +207,8 @@ impl Server {
     /// Checks the settings, opens the stores, starts the workers and listens.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
+        // The key too, before any store opens.
+        settings.auth()?;
         let events =
             stores::event_store(settings.eventstore_url.as_deref(), &settings.data_dir).await?;
         let reads =

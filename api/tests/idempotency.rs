@@ -81,6 +81,35 @@ async fn records_on(store: Arc<dyn EventStore>) {
     }
     assert_eq!(ran, 1);
 
+    // A claim abandoned by a request that died is taken over once its lease is up, once: the
+    // taker runs, the stale claim's late response is not what repeats get, and a second repeat
+    // waits for the taker.
+    let leased = keys.clone().with_lease(Duration::from_millis(300));
+    let Begin::Run(abandoned) = leased.begin("erin", "k-5", &a).await.unwrap() else {
+        panic!("runs");
+    };
+    assert_eq!(
+        leased.begin("erin", "k-5", &a).await.unwrap(),
+        Begin::InProgress
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let Begin::Run(taker) = leased.begin("erin", "k-5", &a).await.unwrap() else {
+        panic!("the abandoned claim is taken over");
+    };
+    assert_eq!(
+        keys.begin("erin", "k-5", &a).await.unwrap(),
+        Begin::InProgress,
+        "the taker holds it now"
+    );
+    let mut late = created();
+    late.body = "late".into();
+    keys.complete(abandoned, late).await.unwrap();
+    keys.complete(taker, created()).await.unwrap();
+    assert_eq!(
+        keys.begin("erin", "k-5", &a).await.unwrap(),
+        Begin::Replay(created())
+    );
+
     // Bad keys.
     for key in ["", "has space", &"x".repeat(256), "naïve"] {
         assert!(matches!(

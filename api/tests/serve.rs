@@ -117,4 +117,42 @@ async fn bad_settings_are_refused_with_a_clear_message() {
     bad.database_url = Some("mongodb://nope".into());
     let error = Server::start(bad).await.err().expect("refused");
     assert!(format!("{error:#}").contains("DATABASE_URL"), "{error:#}");
+
+    // Settings are checked before anything opens, each with what to fix.
+    let refused = |tune: fn(&mut Settings), says: &'static str| {
+        let mut bad = settings(dir.path());
+        tune(&mut bad);
+        async move {
+            let error = Server::start(bad).await.err().expect("refused");
+            assert!(format!("{error:#}").contains(says), "{error:#}");
+        }
+    };
+    refused(|s| s.jwt_secret = Some("short".into()), "at least 32 bytes").await;
+    refused(
+        |s| {
+            s.jwt_secret = None;
+            s.eventstore_url = Some("postgres://127.0.0.1:5432/test".into());
+        },
+        "SHOP_JWT_SECRET or SHOP_JWT_PUBLIC_KEY is required with EVENTSTORE_URL",
+    )
+    .await;
+    refused(|s| s.max_body_bytes = 10, "SHOP_MAX_BODY_BYTES").await;
+    refused(
+        |s| s.consistency_wait_ms = 600_000,
+        "SHOP_CONSISTENCY_WAIT_MS",
+    )
+    .await;
+    refused(
+        |s| s.jwt_public_key = Some("/no/such/key.pem".into()),
+        "not both",
+    )
+    .await;
+    refused(
+        |s| {
+            s.jwt_secret = None;
+            s.jwt_public_key = Some("/no/such/key.pem".into());
+        },
+        "SHOP_JWT_PUBLIC_KEY",
+    )
+    .await;
 }

@@ -281,10 +281,12 @@ pub mod steps {
 
     use super::{Answer, Call, Shop};
 
+    /// The position a command response wrote (`X-Consistency-Position`).
     pub fn position(answer: &Answer) -> Option<String> {
         answer.header("x-consistency-position").map(str::to_owned)
     }
 
+    /// Creates a product (as `admin`) with one variant per `(sku, cents)`; asserts 201.
     pub async fn product(
         shop: &Shop,
         admin: &Call,
@@ -316,6 +318,7 @@ pub mod steps {
         answer
     }
 
+    /// Receives stock into warehouse `main` (as `admin`); asserts 200.
     pub async fn receive(shop: &Shop, admin: &Call, sku: &str, quantity: u32) -> Answer {
         let answer = shop
             .call(
@@ -329,11 +332,13 @@ pub mod steps {
         answer
     }
 
+    /// A valid German shipping address.
     pub fn address() -> Value {
         json!({"name": "Ada Lovelace", "line1": "1 Analytical Way", "city": "Berlin",
                "postal_code": "10115", "country": "DE"})
     }
 
+    /// Checks the cart out to [`address`] paying with the sandbox token `token`.
     pub async fn checkout(shop: &Shop, call: &Call, cart: &str, token: &str) -> Answer {
         shop.call(
             "POST",
@@ -344,6 +349,7 @@ pub mod steps {
         .await
     }
 
+    /// Adds `quantity` of `sku` to the cart.
     pub async fn add(
         shop: &Shop,
         call: &Call,
@@ -361,6 +367,7 @@ pub mod steps {
         .await
     }
 
+    /// Creates a cart for the customer `who`; returns its id.
     pub async fn customer_cart(shop: &Shop, who: &Call) -> String {
         let cart = shop.call("POST", "/carts", who, Some(json!({}))).await;
         assert_eq!(cart.status, 201, "{}", cart.text);
@@ -371,6 +378,7 @@ pub mod steps {
         cart.json["cart_id"].as_str().unwrap().to_owned()
     }
 
+    /// Waits until the order's status is one of `want`; returns the order.
     pub async fn order_status(shop: &Shop, call: &Call, order: &str, want: &[&str]) -> Answer {
         shop.until(&format!("/orders/{order}"), call, |a| {
             a.status == 200 && want.contains(&a.json["status"].as_str().unwrap_or(""))
