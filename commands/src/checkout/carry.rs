@@ -375,19 +375,36 @@ impl CheckoutRunner {
                 authorization,
                 amount,
             } => {
+                let payment_id = Self::payment_id(state);
+                let failed = |error: String| CheckoutError::Step {
+                    order_id: order_id.clone(),
+                    step: "refund".into(),
+                    error,
+                };
+                let refund_id =
+                    RefundId::new(idempotency_key.clone()).map_err(|e| failed(e.to_string()))?;
+                // The saga refunds what is left of the capture: an admin may have refunded part
+                // of it already. A refund of its own that was recorded before a crash is finished
+                // with the amount it had.
+                let (payment, _) = self
+                    .payments
+                    .load(&payment_id)
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
+                let amount = match (payment.refund(&refund_id), payment.refundable()) {
+                    (Some(done), _) => done,
+                    (None, Some(left)) if left.amount < amount.amount => left,
+                    _ => amount,
+                };
+                if amount.amount <= 0 {
+                    return self.note(order_id, "refunded", N::NoteRefunded).await;
+                }
                 let request = RefundRequest {
                     idempotency_key: idempotency_key.clone(),
                     authorization,
                     amount,
                 };
                 let reference = approved(order_id, "refund", self.gateway.refund(request).await)?;
-                let payment_id = Self::payment_id(state);
-                let refund_id =
-                    RefundId::new(idempotency_key.clone()).map_err(|e| CheckoutError::Step {
-                        order_id: order_id.clone(),
-                        step: "refund".into(),
-                        error: e.to_string(),
-                    })?;
                 let refund = PaymentCommand::RefundPayment {
                     payment_id: payment_id.clone(),
                     refund_id: refund_id.clone(),
@@ -400,7 +417,7 @@ impl CheckoutRunner {
                     order_id: order_id.clone(),
                     refund_id,
                     amount,
-                    reason: "order cancelled: the capture is refunded in full".into(),
+                    reason: "order cancelled: what is left of the capture is refunded".into(),
                 };
                 self.ask(&self.orders, order_id, order_id, "refunded", "", refunded)
                     .await?;

@@ -91,7 +91,8 @@ pub enum Step {
         /// The authorization.
         authorization: String,
     },
-    /// Refund the capture in full, and record it on the payment and the order.
+    /// Refund the capture (the runner refunds what is left of it, should part have been
+    /// refunded outside the saga), and record it on the payment and the order.
     Refund {
         /// The refund's key.
         idempotency_key: String,
