@@ -253,12 +253,14 @@ impl Server {
             "projections",
             tokio::spawn(projections.run(stopped.clone())),
         ));
-        let feed = SearchFeed::new(
-            reads.clone(),
-            search.clone(),
-            board.clone(),
-            SearchFeedOptions::default(),
-        );
+        // The feed's lock makes one process of many write a shared index (Meilisearch). An
+        // embedded Tantivy index belongs to this process alone, so with a shared read database
+        // (several nodes on Postgres) each node feeds its own under a lock of its own.
+        let mut feed_options = SearchFeedOptions::default();
+        if settings.meili_url.is_none() && reads.kind() == "postgres" {
+            feed_options.lock_name = format!("search_feed_local_{}", uuid::Uuid::new_v4().simple());
+        }
+        let feed = SearchFeed::new(reads.clone(), search.clone(), board.clone(), feed_options);
         let feed_handle = feed.handle();
         tasks.push(("search feed", tokio::spawn(feed.run(stopped.clone()))));
 

@@ -131,11 +131,25 @@ impl Shop {
     pub async fn postgres() -> Option<Self> {
         let url = shop_eventstore::test_support::postgres_url()?;
         let schema = shop_eventstore::test_support::fresh_schema(&url, "e2e").await;
+        Some(Self::postgres_in(&url, &schema).await)
+    }
+
+    /// Two servers on the same Postgres schemas, as two API nodes of one shop: the first started
+    /// runs the projections, the second waits as their standby.
+    pub async fn postgres_pair() -> Option<(Self, Self)> {
+        let url = shop_eventstore::test_support::postgres_url()?;
+        let schema = shop_eventstore::test_support::fresh_schema(&url, "e2e").await;
+        let first = Self::postgres_in(&url, &schema).await;
+        let second = Self::postgres_in(&url, &schema).await;
+        Some((first, second))
+    }
+
+    async fn postgres_in(url: &str, schema: &str) -> Self {
         let events: Arc<dyn EventStore> =
-            Arc::new(shop_eventstore::test_support::postgres_store_in(&schema).await);
+            Arc::new(shop_eventstore::test_support::postgres_store_in(schema).await);
         let reads: Arc<dyn ReadStore> = Arc::new(
             PostgresReadStore::connect(
-                &url,
+                url,
                 PostgresReadOptions {
                     schema: Some(format!("{schema}_read")),
                     max_connections: 8,
@@ -148,7 +162,7 @@ impl Shop {
         let server = Server::start_on(settings(dir.path()), events, reads)
             .await
             .expect("the server starts");
-        Some(Self::around(server, dir))
+        Self::around(server, dir)
     }
 
     fn around(server: Server, dir: tempfile::TempDir) -> Self {

@@ -5,7 +5,7 @@
 //! answer still comes (the read model's current data) but says `X-Consistency: stale`, so old data
 //! is never served silently as new. Without a position there is no wait and no header.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -77,27 +77,64 @@ impl Freshness {
     }
 }
 
-/// Waits until `projection` has applied `min` (bounded by the configured wait).
+/// How often a wait looks at the shared stores (for projections and a search feed running in
+/// another process, whose progress this process's status board does not see).
+const POLL: Duration = Duration::from_millis(50);
+
+/// Waits until `projection` has applied `min` (bounded by the configured wait). This process's
+/// runner tells at once; a runner in another process (several API nodes share one active
+/// runner) is seen through the checkpoint it commits with its rows.
 pub async fn settle(app: &AppState, projection: &str, min: MinPosition) -> Freshness {
     let Some(position) = min.0 else {
         return Freshness::Unasked;
     };
-    let wait = app.limits.consistency_wait;
-    if app.board.wait_for(projection, position, wait).await {
-        Freshness::Fresh
-    } else {
-        Freshness::Stale
+    let deadline = Instant::now() + app.limits.consistency_wait;
+    loop {
+        let here = app.board.get(projection).and_then(|s| s.checkpoint);
+        if here.is_some_and(|c| c >= position) {
+            return Freshness::Fresh;
+        }
+        if let Ok(Some(committed)) = app.reads.checkpoint(projection).await
+            && committed.position >= position
+        {
+            return Freshness::Fresh;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Freshness::Stale;
+        }
+        app.board
+            .wait_for(projection, position, left.min(POLL))
+            .await;
     }
 }
 
-/// Waits until the search index holds `min` (bounded by the configured wait).
+/// Waits until the search index reflects `min` (bounded by the configured wait). The feed in
+/// this process tells; a feed in another process is seen through the index's own position, which
+/// proves it only when a document changed at or after `min` (otherwise the answer is `stale`,
+/// never a wrong `fresh`: documents are shipped in position order).
 pub async fn settle_search(app: &AppState, min: MinPosition) -> Freshness {
     let Some(position) = min.0 else {
         return Freshness::Unasked;
     };
-    let wait: Duration = app.limits.consistency_wait;
-    match &app.search_feed {
-        Some(feed) if feed.wait_for(position, wait).await => Freshness::Fresh,
-        _ => Freshness::Stale,
+    let deadline = Instant::now() + app.limits.consistency_wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let Some(feed) = &app.search_feed
+            && feed.wait_for(position, left.min(POLL)).await
+        {
+            return Freshness::Fresh;
+        }
+        if let Ok(Some(held)) = app.search.position().await
+            && (held.0, held.1) >= (position.commit(), position.prepare())
+        {
+            return Freshness::Fresh;
+        }
+        if Instant::now() >= deadline {
+            return Freshness::Stale;
+        }
+        if app.search_feed.is_none() {
+            tokio::time::sleep(left.min(POLL)).await;
+        }
     }
 }
