@@ -283,6 +283,24 @@ impl Shop {
         self.server.events.head_position().await.expect("the head")
     }
 
+    /// The events written after `head` by anything but the background workers' checkpoint saves
+    /// (which land whenever they like): what requests wrote since.
+    pub async fn written_since(&self, head: Option<shop_eventstore::Position>) -> Vec<String> {
+        let mut read = shop_eventstore::ReadAll::forwards().limit(10_000);
+        if let Some(head) = head {
+            read = read.from(head);
+        }
+        self.server
+            .events
+            .read_all(read)
+            .await
+            .expect("the log")
+            .into_iter()
+            .filter(|e| !e.stream.as_str().starts_with("checkpoint-"))
+            .map(|e| format!("{} {}", e.stream, e.event_type))
+            .collect()
+    }
+
     /// Stops the server.
     pub async fn stop(self) {
         self.server.stop().await.expect("a clean stop");

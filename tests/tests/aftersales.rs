@@ -123,11 +123,33 @@ async fn aftersales(shop: Shop) {
         .call(
             "POST",
             &format!("/orders/{together}/refund"),
-            &admin,
+            &admin.clone().key("refund-2"),
             Some(json!({"amount": {"amount": 1_000_000, "currency": "EUR"}, "reason": "oops"})),
         )
         .await;
     assert_eq!(too_much.status, 422, "{}", too_much.text);
+    // Refused by the order's rules before the provider is asked: nothing was paid out.
+    let no_reason = shop
+        .call(
+            "POST",
+            &format!("/orders/{together}/refund"),
+            &admin.clone().key("refund-3"),
+            Some(json!({"amount": {"amount": 100, "currency": "EUR"}, "reason": ""})),
+        )
+        .await;
+    assert_eq!(no_reason.status, 422, "{}", no_reason.text);
+    let keyless = shop
+        .call(
+            "POST",
+            &format!("/orders/{together}/refund"),
+            &admin,
+            Some(json!({"amount": {"amount": 100, "currency": "EUR"}, "reason": "keyless"})),
+        )
+        .await;
+    assert_eq!(
+        (keyless.status, keyless.code()),
+        (400, "idempotency_key_required")
+    );
     let payments = shop
         .until(&format!("/orders/{together}/payments"), &alice, |a| {
             a.json["payments"][0]["refunded"] == 500

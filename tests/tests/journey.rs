@@ -329,7 +329,11 @@ async fn journey(shop: Shop) {
     let second = shop.call("POST", "/promotions", &key, Some(promo)).await;
     assert_eq!((second.status, &second.text), (201, &first.text));
     assert_eq!(second.header("etag"), first.header("etag"));
-    assert_eq!(shop.head().await, head, "a replay writes nothing");
+    assert_eq!(
+        shop.written_since(head).await,
+        Vec::<String>::new(),
+        "a replay writes nothing"
+    );
     let other = shop
         .call("POST", "/promotions", &key,
               Some(json!({"code": "OTHER", "discount": {"kind": "percentage", "basis_points": 500},
@@ -446,7 +450,9 @@ async fn journey(shop: Shop) {
             "/products",
             &admin,
             "application/json",
-            vec![b' '; 1024 * 1024],
+            // Over the 64 KiB limit, yet small enough to be written whole before the server answers
+            // (a megabyte can meet a closed connection mid-write).
+            vec![b' '; 80 * 1024],
         )
         .await;
     assert_eq!(oversized.status, 413);
@@ -482,7 +488,11 @@ async fn journey(shop: Shop) {
         .raw("/products", &admin, "text/plain", b"hello".to_vec())
         .await;
     assert_eq!(not_json.status, 415);
-    assert_eq!(shop.head().await, head, "bad input wrote nothing");
+    assert_eq!(
+        shop.written_since(head).await,
+        Vec::<String>::new(),
+        "bad input wrote nothing"
+    );
 
     shop.stop().await;
 }

@@ -397,7 +397,13 @@ async fn every_route_answers_every_caller_as_the_table_says() {
             .replace("{review}", review.as_deref().unwrap_or(""));
         covered.insert((row.method, template(row.path)));
         for (i, call) in callers().iter().enumerate() {
-            let answer = shop.call(row.method, &path, call, row.body.clone()).await;
+            // Refunds need a key (each caller its own, as keys are scoped to the caller anyway).
+            let call = if row.path.ends_with("/refund") {
+                call.clone().key(&format!("matrix-refund-{i}"))
+            } else {
+                call.clone()
+            };
+            let answer = shop.call(row.method, &path, &call, row.body.clone()).await;
             if answer.status != row.expect[i] {
                 failures.push(format!(
                     "{} {} as {}: {} (expected {}) {}",

@@ -455,14 +455,12 @@ pub async fn get_product(
         .ok_or_else(|| not_found("product"))?;
     let row = <ProductRow as shop_projections::rows::TableRow>::from_row(row)
         .map_err(|e| Problem::internal(&e))?;
-    let variants = cursor::page::<VariantRow>(
+    // Every variant (a product has at most a few hundred).
+    let variants = cursor::all::<VariantRow>(
         app.reads.as_ref(),
         &["product_id", "position"],
         vec![text(id.as_str())],
-        &PageQuery {
-            cursor: None,
-            limit: Some(cursor::MAX_LIMIT),
-        },
+        usize::MAX,
     )
     .await?;
     let (_, revision) = app.products.load(&id).await?;
@@ -472,7 +470,6 @@ pub async fn get_product(
         attributes: serde_json::from_str(&row.attributes).unwrap_or_default(),
         images: serde_json::from_str(&row.images).unwrap_or_default(),
         variants: variants
-            .rows
             .into_iter()
             .map(|v| VariantView {
                 sku: v.sku,
@@ -698,29 +695,22 @@ pub async fn recommendations(
 ) -> Result<Read<Recommendations>, Problem> {
     let id = product_id(&id)?;
     let freshness = settle(&app, "analytics", min).await;
-    // The index orders by (product_id, orders): read the pairs and keep the top ten.
-    let mut items = Vec::new();
-    let mut query = PageQuery {
-        cursor: None,
-        limit: Some(cursor::MAX_LIMIT),
-    };
-    for _ in 0..10 {
-        let page = cursor::page::<CoPurchase>(
-            app.reads.as_ref(),
-            &["product_id", "orders"],
-            vec![text(id.as_str())],
-            &query,
-        )
-        .await?;
-        items.extend(page.rows.into_iter().map(|r| Recommendation {
-            product_id: r.other_product_id,
-            orders: r.orders,
-        }));
-        match page.next_cursor {
-            Some(next) => query.cursor = Some(next),
-            None => break,
-        }
-    }
+    // The index orders by (product_id, orders), ascending: read the pairs (at most the first
+    // 10,000; a product bought with more others than that is ranked among those) and keep the
+    // ten most frequent.
+    let mut items: Vec<Recommendation> = cursor::all::<CoPurchase>(
+        app.reads.as_ref(),
+        &["product_id", "orders"],
+        vec![text(id.as_str())],
+        10_000,
+    )
+    .await?
+    .into_iter()
+    .map(|r| Recommendation {
+        product_id: r.other_product_id,
+        orders: r.orders,
+    })
+    .collect();
     items.sort_by(|a, b| {
         b.orders
             .cmp(&a.orders)

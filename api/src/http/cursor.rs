@@ -158,3 +158,37 @@ pub async fn page<T: TableRow>(
         next_cursor,
     })
 }
+
+/// Every row of the list `prefix` names, up to `at_most` (for lists shown whole: a product's
+/// variants, a SKU's warehouses), read a thousand at a time.
+pub async fn all<T: TableRow>(
+    store: &dyn ReadStore,
+    order_by: &[&str],
+    prefix: Vec<Value>,
+    at_most: usize,
+) -> Result<Vec<T>, Problem> {
+    const PAGE: usize = 1000;
+    let def = T::TABLE;
+    let columns = keyset_columns(def, order_by).map_err(|e| Problem::internal(&e))?;
+    let mut after = prefix.clone();
+    after.extend(columns[prefix.len()..].iter().map(|c| smallest(c.ty)));
+    let mut out = Vec::new();
+    loop {
+        let rows = store
+            .page(def, def.name, order_by, Some(&after), PAGE)
+            .await
+            .map_err(|e| Problem::internal(&e))?;
+        let full = rows.len() == PAGE;
+        for row in rows {
+            let keyset = keyset_of(def, order_by, &row).map_err(|e| Problem::internal(&e))?;
+            if keyset[..prefix.len()] != prefix[..] || out.len() == at_most {
+                return Ok(out);
+            }
+            out.push(T::from_row(row).map_err(|e| Problem::internal(&e))?);
+            after = keyset;
+        }
+        if !full {
+            return Ok(out);
+        }
+    }
+}

@@ -77,6 +77,15 @@ impl Freshness {
     }
 }
 
+/// A position the log has not reached (a client's mistake, or someone making requests wait):
+/// answered stale at once rather than after holding a request slot for the whole wait.
+async fn beyond_the_log(app: &AppState, position: shop_eventstore::Position) -> bool {
+    match app.events.head_position().await {
+        Ok(head) => head.is_none_or(|head| position > head),
+        Err(_) => false,
+    }
+}
+
 /// How often a wait looks at the shared stores (for projections and a search feed running in
 /// another process, whose progress this process's status board does not see).
 const POLL: Duration = Duration::from_millis(50);
@@ -88,6 +97,9 @@ pub async fn settle(app: &AppState, projection: &str, min: MinPosition) -> Fresh
     let Some(position) = min.0 else {
         return Freshness::Unasked;
     };
+    if beyond_the_log(app, position).await {
+        return Freshness::Stale;
+    }
     let deadline = Instant::now() + app.limits.consistency_wait;
     loop {
         let here = app.board.get(projection).and_then(|s| s.checkpoint);
@@ -117,6 +129,9 @@ pub async fn settle_search(app: &AppState, min: MinPosition) -> Freshness {
     let Some(position) = min.0 else {
         return Freshness::Unasked;
     };
+    if beyond_the_log(app, position).await {
+        return Freshness::Stale;
+    }
     let deadline = Instant::now() + app.limits.consistency_wait;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

@@ -138,7 +138,14 @@ pub async fn layer(State(app): State<AppState>, request: Request, next: Next) ->
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     let status = response.status();
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+    // Anything the client is told to try again later (5xx, 429, a 409 conflict with
+    // Retry-After) is not the request's answer: the key is released for the retry.
+    let try_again = status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || response
+            .headers()
+            .contains_key(axum::http::header::RETRY_AFTER);
+    if try_again {
         if let Err(e) = app.idempotency.release(claim).await {
             tracing::warn!(error = %e, "releasing an idempotency key failed");
         }

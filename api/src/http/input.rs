@@ -234,7 +234,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Write {
             .extensions
             .get::<Correlation>()
             .map_or_else(Uuid::new_v4, |c| c.0);
-        let command_id = match parts.headers.get("idempotency-key") {
+        // Only POST keys are fingerprinted (the idempotency layer), so only they name commands.
+        let keyed = parts.method == axum::http::Method::POST;
+        let command_id = match parts.headers.get("idempotency-key").filter(|_| keyed) {
             Some(key) => {
                 let scope = parts.extensions.get::<Scope>().map_or("", |s| s.0.as_str());
                 let name = format!(

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use shop_domain::inventory::{AdjustmentReason, InventoryCommand};
 use shop_domain::{Sku, WarehouseId};
+use shop_eventstore::{AllFilter, ReadAll};
 use shop_projections::models::catalog::VariantRow;
 use shop_projections::models::inventory::{ReservationRow, StockLevel};
 use shop_projections::rows::text;
@@ -64,13 +65,19 @@ async fn known(app: &AppState, sku: &Sku) -> Result<(), Problem> {
     if lookup().await?.is_some() {
         return Ok(());
     }
-    let head = app
+    // Not there (yet?): wait, boundedly, until the catalog has applied the newest product event,
+    // then look again (a variant added a moment ago is then found).
+    let newest = app
         .events
-        .head_position()
+        .read_all(
+            ReadAll::backwards()
+                .limit(1)
+                .filter(AllFilter::category("product")),
+        )
         .await
         .map_err(|e| Problem::internal(&e))?;
-    if let Some(head) = head {
-        settle(app, "catalog", MinPosition(Some(head))).await;
+    if let Some(event) = newest.first() {
+        settle(app, "catalog", MinPosition(Some(event.position))).await;
     }
     match lookup().await? {
         Some(_) => Ok(()),
@@ -223,14 +230,11 @@ pub async fn stock(
 ) -> Result<Read<StockView>, Problem> {
     let sku = sku(sku_text)?;
     let freshness = settle(&app, "inventory", min).await;
-    let levels = cursor::page::<StockLevel>(
+    let levels = cursor::all::<StockLevel>(
         app.reads.as_ref(),
         &["sku", "warehouse"],
         vec![text(sku.as_str())],
-        &PageQuery {
-            cursor: None,
-            limit: Some(cursor::MAX_LIMIT),
-        },
+        usize::MAX,
     )
     .await?;
     let reservations = cursor::page::<ReservationRow>(
@@ -245,7 +249,6 @@ pub async fn stock(
         StockView {
             sku: sku.as_str().to_owned(),
             levels: levels
-                .rows
                 .into_iter()
                 .map(|l| LevelView {
                     warehouse: l.warehouse,

@@ -79,7 +79,11 @@ impl Metrics {
 /// not explode the label set; unmatched paths count as `unmatched`).
 pub async fn layer(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    // Only the methods the API has: a client inventing methods must not grow the label set.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_owned(),
+        _ => "other".to_owned(),
+    };
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -252,14 +256,14 @@ pub fn render(app: &AppState) -> String {
 }
 
 /// The most sagas counted per state on one scrape.
-const SAGA_COUNT_LIMIT: usize = 10_000;
+const SAGA_COUNT_LIMIT: usize = 1_000;
 
 /// Sagas by state from the operators' read model: the open states (bounded by the checkouts in
 /// flight) and the stuck ones, each counted up to [`SAGA_COUNT_LIMIT`].
 async fn saga_states(app: &AppState) -> String {
     use shop_projections::models::sagas::{sagas_by_state, stuck_sagas};
     let mut out = String::from(
-        "# HELP shop_sagas Open checkout sagas by state (counted up to 10000), and the stuck ones.\n\
+        "# HELP shop_sagas Open checkout sagas by state, and the stuck ones (each counted up to 1000).\n\
          # TYPE shop_sagas gauge\n",
     );
     for state in ["running", "compensating", "stuck"] {

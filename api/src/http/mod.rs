@@ -16,7 +16,7 @@ mod catalog;
 mod checkout;
 mod cursor;
 mod fresh;
-mod idempotent;
+pub(crate) mod idempotent;
 mod input;
 mod inventory;
 mod limits;

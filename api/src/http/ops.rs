@@ -57,7 +57,11 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
     };
     match tokio::time::timeout(Duration::from_secs(2), checks).await {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
-        Ok(Err(e)) => not_ready(&format!("{e:#}")),
+        Ok(Err(e)) => {
+            // Which part failed is said; how is logged (store errors are not for the public).
+            tracing::warn!(error = %format!("{e:#}"), "not ready");
+            not_ready(&format!("{e}"))
+        }
         Err(_) => not_ready("a store did not answer within 2 s"),
     }
 }

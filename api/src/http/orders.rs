@@ -417,16 +417,18 @@ pub async fn ship(
     Body(body): Body<ShipBody>,
 ) -> Result<Written<Ack>, Problem> {
     let (id, order) = order_for(&app, &caller, &headers, &id).await?;
-    let command = OrderCommand::ShipOrder {
+    let ship = OrderCommand::ShipOrder {
         order_id: id.clone(),
         carrier: body.carrier,
         tracking_number: body.tracking_number,
     };
-    let outcome = app
-        .orders
-        .handle(&id, write.command(command, actor(&caller)))
-        .await?;
-    let mut last = outcome.position;
+    // The order's rules first (confirmed, carrier and tracking given), then the stock leaves,
+    // then the order is marked shipped: a refusal never leaves an order shipped with its stock
+    // still committed.
+    let ctx = shop_domain::Context::at(app.clock.now());
+    <shop_domain::order::Order as shop_domain::Aggregate>::decide(&order, &ship, &ctx)
+        .map_err(shop_commands::CommandError::Rejected)?;
+    let mut last = None;
     for line in order.lines() {
         let command = write
             .command(
@@ -449,6 +451,10 @@ pub async fn ship(
             .await?;
         last = shipped.position.max(last);
     }
+    let outcome = app
+        .orders
+        .handle(&id, write.command(ship, actor(&caller)))
+        .await?;
     Ok(Written::ok(&outcome, Ack::of(id.as_str(), &outcome)).at(last))
 }
 
@@ -498,6 +504,15 @@ pub async fn refund(
     write: Write,
     Body(body): Body<RefundBody>,
 ) -> Result<Written<Ack>, Problem> {
+    // Money leaves the shop: a retry must be recognisable, so the key is required.
+    if !headers.contains_key(super::idempotent::KEY_HEADER) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_required",
+            "Idempotency-Key required",
+            "a refund needs an Idempotency-Key, so that a retry cannot refund twice",
+        ));
+    }
     let (id, order) = order_for(&app, &caller, &headers, &id).await?;
     let amount: Money = body.amount.into();
     let refusal = |detail: String| {
@@ -530,6 +545,24 @@ pub async fn refund(
     // The refund's id names the provider call too: a retry repeats the same refund.
     let key = format!("refund-{}", write.step("refund").simple());
     let refund_id = RefundId::new(key.clone()).map_err(|e| Problem::internal(&e))?;
+    let record_on_order = OrderCommand::RefundOrder {
+        order_id: id.clone(),
+        refund_id: refund_id.clone(),
+        amount,
+        reason: body.reason.clone(),
+    };
+    // The order's rules (reason, amount, number of refunds) are asked before any money moves:
+    // a refusal after the provider paid would leave the money gone and the order unaware. A
+    // refund already recorded under this id (a retry) passes.
+    if order.refund(&refund_id).is_none() {
+        let ctx = shop_domain::Context::at(app.clock.now());
+        <shop_domain::order::Order as shop_domain::Aggregate>::decide(
+            &order,
+            &record_on_order,
+            &ctx,
+        )
+        .map_err(|rejection| refusal(rejection.to_string()))?;
+    }
     let answer = app
         .gateway
         .refund(RefundRequest {
@@ -543,6 +576,11 @@ pub async fn refund(
         Ok(GatewayOutcome::Declined { code, message }) => {
             return Err(refusal(format!(
                 "the provider declined the refund: {code}: {message}"
+            )));
+        }
+        Err(shop_commands::gateway::GatewayError::Invalid(message)) => {
+            return Err(refusal(format!(
+                "the provider refused the refund: {message}"
             )));
         }
         Err(e) => {
@@ -575,14 +613,8 @@ pub async fn refund(
             },
         )
         .await?;
-    let command = OrderCommand::RefundOrder {
-        order_id: id.clone(),
-        refund_id,
-        amount,
-        reason: body.reason,
-    };
     let command = write
-        .command(command, actor(&caller))
+        .command(record_on_order, actor(&caller))
         .with_id(write.step("order"));
     let outcome = app.orders.handle(&id, command).await?;
     Ok(Written::ok(&outcome, Ack::of(id.as_str(), &outcome)).at(recorded.position))

@@ -22,6 +22,10 @@ use crate::problem::{FieldError, Problem};
 
 /// The deepest result a page may reach (Meilisearch's default `maxTotalHits`).
 pub const MAX_DEPTH: usize = 1000;
+/// Most facets, and attribute filters, one search may ask for.
+pub const MAX_FACETS: usize = 10;
+/// Most values of one filter (brands, one attribute).
+pub const MAX_VALUES: usize = 50;
 
 /// A hit.
 #[derive(Debug, Serialize, ToSchema)]
@@ -171,7 +175,27 @@ pub fn parse(raw: Option<&str>) -> Result<SearchQuery, Problem> {
             },
         }
     }
-    if query.offset + query.limit > MAX_DEPTH {
+    let unique: std::collections::BTreeSet<_> = query.facets.iter().collect();
+    if unique.len() != query.facets.len() {
+        query.facets.sort();
+        query.facets.dedup();
+    }
+    if query.facets.len() > MAX_FACETS {
+        errors.push(bad("/facets", format!("at most {MAX_FACETS} facets")));
+    }
+    if filter.brands.len() > MAX_VALUES || filter.attributes.len() > MAX_FACETS {
+        errors.push(bad(
+            "",
+            format!("at most {MAX_VALUES} brands and {MAX_FACETS} attribute filters"),
+        ));
+    }
+    if filter.attributes.values().any(|v| v.len() > MAX_VALUES) {
+        errors.push(bad(
+            "",
+            format!("at most {MAX_VALUES} values per attribute filter"),
+        ));
+    }
+    if query.offset.saturating_add(query.limit) > MAX_DEPTH {
         errors.push(bad(
             "/cursor",
             format!("results beyond the first {MAX_DEPTH} are not served"),
@@ -231,7 +255,7 @@ pub async fn search(
         )
         .retry_after(1)
     })?;
-    let end = query.offset + results.hits.len();
+    let end = query.offset.saturating_add(results.hits.len());
     let next_cursor = ((end as u64) < results.total && end < MAX_DEPTH && !results.hits.is_empty())
         .then(|| encode_cursor(end));
     Ok(Read::new(
