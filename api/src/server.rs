@@ -150,6 +150,23 @@ impl Settings {
         }
     }
 
+    /// The key guest cart tokens are derived with: from the HS256 secret (or the development
+    /// one), so every node and every restart agrees; with an RS256 public key there is no
+    /// secret, and a random key per process is used (tokens stay valid, as only their hashes are
+    /// checked; only a creation replayed by another process would answer a different token).
+    fn cart_token_key(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        let secret = match (&self.jwt_secret, &self.jwt_public_key) {
+            (Some(secret), _) => secret.as_bytes().to_vec(),
+            (None, None) => DEV_SECRET.as_bytes().to_vec(),
+            (None, Some(_)) => uuid::Uuid::new_v4().as_bytes().to_vec(),
+        };
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(b"shop cart tokens\n");
+        hasher.update(&secret);
+        hasher.finalize().into()
+    }
+
     fn limits(&self) -> Limits {
         Limits {
             max_body_bytes: self.max_body_bytes,
@@ -313,6 +330,7 @@ impl Server {
             limits: settings.limits(),
             gauges,
             runner: Some(runner),
+            cart_token_key: settings.cart_token_key(),
         });
         let listener = tokio::net::TcpListener::bind(settings.bind)
             .await

@@ -114,7 +114,12 @@ async fn metrics_readiness_guest_orders_and_correlation() {
 
     // A guest checks out and follows the order with the cart's token; nobody else sees it.
     let cart = shop
-        .call("POST", "/carts", &Call::default(), Some(json!({})))
+        .call(
+            "POST",
+            "/carts",
+            &Call::default().key("guest-cart-1"),
+            Some(json!({})),
+        )
         .await;
     let (cart_id, token) = (
         cart.json["cart_id"].as_str().unwrap().to_owned(),
@@ -184,6 +189,20 @@ async fn metrics_readiness_guest_orders_and_correlation() {
         }
     }
     assert!(found, "the receipt carries the request's correlation id");
+    // The feed is the shop's history, not the server's bookkeeping or the provider's secrets:
+    // no idempotency records (a guest cart's token is in one), no payment method tokens.
+    let everything = shop.call("GET", "/events?limit=1000", &analyst, None).await;
+    assert!(
+        !everything.text.contains("idempotency-"),
+        "{}",
+        everything.text
+    );
+    assert!(!everything.text.contains("tok_approve"));
+    assert!(
+        !everything.text.contains(&token),
+        "a guest cart token leaked"
+    );
+    assert!(everything.text.contains("[redacted]"));
 
     // Analysts: the day's sales, and the feed narrowed to one category.
     let sales = shop

@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use shop_commands::{AddToCart, CartError, MergeCarts};
@@ -34,10 +33,15 @@ pub fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+/// A guest cart's token: HMAC-SHA-256 of the cart id under the server's key. Unguessable without
+/// the key, never stored (only its SHA-256 is, in the cart's events), and the same whenever it is
+/// computed again, so a retried creation answers the token that works.
+fn token_for(key: &[u8; 32], cart_id: &CartId) -> String {
+    use hmac::Mac as _;
+    let mut mac =
+        hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(cart_id.as_str().as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// Who may reach a cart.
@@ -98,9 +102,11 @@ pub async fn create_cart(
     write: Write,
     Body(body): Body<CreateCartBody>,
 ) -> Result<Written<CreatedCart>, Problem> {
+    let cart_id = CartId::new(format!("cart-{}", write.command_id.simple()))
+        .map_err(|e| Problem::internal(&e))?;
     let (owner, token, who) = match &caller {
         None => {
-            let token = new_token();
+            let token = token_for(&app.cart_token_key, &cart_id);
             let owner = CartOwner::Guest {
                 token_hash: token_hash(&token),
             };
@@ -113,8 +119,6 @@ pub async fn create_cart(
         }
         Some(c) => return Err(forbidden(c.role)),
     };
-    let cart_id = CartId::new(format!("cart-{}", write.command_id.simple()))
-        .map_err(|e| Problem::internal(&e))?;
     let create = CartCommand::CreateCart {
         cart_id: cart_id.clone(),
         owner,
@@ -499,4 +503,23 @@ pub async fn merge(
         .await
         .map_err(cart_problem)?;
     Ok(Written::ok(&outcome, Ack::of(into.as_str(), &outcome)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_the_same_for_a_cart_and_differ_between_carts_and_keys() {
+        let (a, b) = (
+            CartId::new("cart-a").unwrap(),
+            CartId::new("cart-b").unwrap(),
+        );
+        let key = [7u8; 32];
+        assert_eq!(token_for(&key, &a), token_for(&key, &a));
+        assert_ne!(token_for(&key, &a), token_for(&key, &b));
+        assert_ne!(token_for(&key, &a), token_for(&[8u8; 32], &a));
+        assert_eq!(token_for(&key, &a).len(), 43, "256 bits, base64url");
+        assert_ne!(token_hash(&token_for(&key, &a)), token_for(&key, &a));
+    }
 }

@@ -95,6 +95,8 @@ pub struct App {
     pub metrics: metrics::Metrics,
     /// Time for the commands that need it.
     pub clock: Arc<dyn Clock>,
+    /// The key guest cart tokens are derived with.
+    pub cart_token_key: [u8; 32],
     /// More gauges for `/metrics` (the process managers' saga and deadline figures), rendered
     /// in the Prometheus text format.
     pub gauges: Option<Gauges>,
@@ -129,6 +131,10 @@ pub struct AppParts {
     pub pricing: PricingConfig,
     /// Limits.
     pub limits: Limits,
+    /// The key guest cart tokens are derived with (HMAC-SHA-256 of the cart id): the same on
+    /// every node and across restarts, so nothing secret is stored and a replayed creation
+    /// answers the same token.
+    pub cart_token_key: [u8; 32],
     /// More gauges for `/metrics`.
     pub gauges: Option<Gauges>,
     /// The projection runner in this process.
@@ -151,6 +157,7 @@ impl App {
             limits,
             gauges,
             runner,
+            cart_token_key,
         } = parts;
         let config = HandlerConfig {
             queue_capacity: limits.command_queue,
@@ -198,6 +205,7 @@ impl App {
             clock,
             gauges,
             runner,
+            cart_token_key,
         })
     }
 }

@@ -187,6 +187,9 @@ pub async fn events(
     let next_after = events.last().map(|e| e.position.to_string());
     let events = events
         .into_iter()
+        // Idempotency records hold whole responses (a guest cart's token among them): the
+        // server's own bookkeeping, not the shop's history.
+        .filter(|e| !e.stream.as_str().starts_with("idempotency-"))
         .map(|e| FeedEvent {
             position: e.position.to_string(),
             stream: e.stream.to_string(),
@@ -194,7 +197,7 @@ pub async fn events(
             event_type: e.event_type.clone(),
             event_id: e.event_id.to_string(),
             recorded_at: e.recorded_at.to_rfc3339(),
-            data: e.data.decode().unwrap_or_default(),
+            data: redacted(e.data.decode().unwrap_or_default()),
             correlation_id: e.metadata.correlation_id.to_string(),
             actor: format!("{}:{}", e.metadata.actor.kind, e.metadata.actor.id),
         })
@@ -203,6 +206,27 @@ pub async fn events(
         FeedPage { events, next_after },
         Freshness::Unasked,
     ))
+}
+
+/// Payment method tokens are the provider's, not the analysts': replaced wherever they occur.
+fn redacted(mut data: serde_json::Value) -> serde_json::Value {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map.iter_mut() {
+                    if key == "method_token" {
+                        *inner = serde_json::Value::from("[redacted]");
+                    } else {
+                        walk(inner);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut data);
+    data
 }
 
 /// A projection's progress.
