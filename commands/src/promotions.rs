@@ -53,8 +53,17 @@ impl PromotionRelease {
 
     /// Reacts to one event; an error leaves it to be handled again.
     async fn react(&self, event: &RecordedEvent) -> anyhow::Result<()> {
-        let (order_id, reason) = match codec::decode::<OrderEvent>(&event.event_type, &event.data)?
-        {
+        // An event this version cannot read is logged and passed over: retrying it forever
+        // would hold back every release after it.
+        let decoded = match codec::decode::<OrderEvent>(&event.event_type, &event.data) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                tracing::error!(stream = %event.stream, event = %event.event_type, error = %e,
+                    "an order event the promotion release cannot read; passed over");
+                return Ok(());
+            }
+        };
+        let (order_id, reason) = match decoded {
             OrderEvent::PaymentFailed { order_id, .. } => (order_id, "the payment failed"),
             OrderEvent::OrderCancelled { order_id, .. } => (order_id, "the order was cancelled"),
             _ => return Ok(()),

@@ -18,7 +18,7 @@ use shop_domain::checkout::CheckoutLine;
 use shop_domain::order::{OrderCommand, OrderLine};
 use shop_domain::pricing::{Destination, MissingRate, ShippingMethod, TaxRates, Totals};
 use shop_domain::promotion::PromotionCommand;
-use shop_domain::{Address, Currency, Discount, Money, OrderId, PaymentId};
+use shop_domain::{Address, CartId, Currency, Discount, Money, OrderId, PaymentId};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -284,6 +284,42 @@ fn unprocessable(code: &'static str, detail: impl Into<String>) -> Problem {
     )
 }
 
+/// 412 for an `If-Match` that does not hold.
+fn mismatch(cart_id: &CartId, expected: u64, actual: Option<u64>) -> Result<Problem, Problem> {
+    Ok(shop_commands::CommandError::<String>::RevisionMismatch {
+        stream: shop_commands::CommandHandler::<shop_domain::cart::Cart>::stream_of(cart_id)?,
+        expected,
+        actual,
+    }
+    .into())
+}
+
+/// A checkout that failed after redeeming its promotion gives the redemption back (best
+/// effort: the promotion release process manager does not see an order that was never placed).
+async fn give_back_promotion(
+    app: &AppState,
+    write: &Write,
+    cart: &Cart,
+    order_id: &OrderId,
+    who: shop_eventstore::Actor,
+) {
+    let Some(code) = cart.promo_code() else {
+        return;
+    };
+    let release = PromotionCommand::ReleaseRedemption {
+        order_id: order_id.clone(),
+        reason: "the checkout did not go through".into(),
+    };
+    let command = write.command(release, who).with_id(write.step("release"));
+    let command = shop_commands::Command {
+        if_match: None,
+        ..command
+    };
+    if let Err(e) = app.promotions.handle(code, command).await {
+        tracing::warn!(%code, %order_id, error = %e, "giving a promotion back failed");
+    }
+}
+
 /// Checks the cart out: 202 with the order to follow.
 #[utoipa::path(post, path = "/carts/{cart_id}/checkout", tag = "carts",
     params(("cart_id" = String, Path)), request_body = CheckoutBody,
@@ -298,18 +334,6 @@ pub async fn checkout(
 ) -> Result<Written<CheckoutAccepted>, Problem> {
     let (cart_id, cart, revision) =
         super::carts::load(&app, &id, caller.as_ref(), &headers).await?;
-    // `If-Match` is checked before anything is written (the promotion is redeemed before the
-    // cart closes); the cart's own command checks it again.
-    if let Some(expected) = write.if_match
-        && revision != Some(expected)
-    {
-        return Err(shop_commands::CommandError::<String>::RevisionMismatch {
-            stream: shop_commands::CommandHandler::<shop_domain::cart::Cart>::stream_of(&cart_id)?,
-            expected,
-            actual: revision,
-        }
-        .into());
-    }
     let mut check = Check::new();
     let shipping = body
         .shipping_address
@@ -327,16 +351,25 @@ pub async fn checkout(
     check.done()?;
     let (shipping, billing) = (shipping.expect("checked"), billing.expect("checked"));
     let order_id = order_id_of(cart_id.as_str());
-    match cart.status() {
-        CartStatus::Open => {}
-        // A retry after the cart was closed finishes the remaining steps.
-        CartStatus::CheckedOut { order_id: o } if o == &order_id => {}
+    // Whether the cart is still to be closed: a retry after it was closed into this order
+    // finishes the remaining steps from the closed cart's lines.
+    let closing = match cart.status() {
+        CartStatus::Open => true,
+        CartStatus::CheckedOut { order_id: o } if o == &order_id => false,
         _ => {
             return Err(unprocessable(
                 "cart_closed",
                 format!("cart {cart_id} is not open"),
             ));
         }
+    };
+    // `If-Match` is checked before anything is written (the promotion is redeemed before the
+    // cart closes).
+    if closing
+        && let Some(expected) = write.if_match
+        && revision != Some(expected)
+    {
+        return Err(mismatch(&cart_id, expected, revision)?);
     }
     if cart.lines().is_empty() {
         return Err(unprocessable("cart_empty", "the cart has no items"));
@@ -381,14 +414,40 @@ pub async fn checkout(
         last = outcome.position.max(last);
     }
 
-    let close = write.command(
-        CartCommand::CheckOut {
-            order_id: order_id.clone(),
-        },
-        who.clone(),
-    );
-    let closed = app.carts.handle(&cart_id, close).await?;
-    last = closed.position.max(last);
+    if closing {
+        // Closed at exactly the revision read: the order is built from these lines, so an item
+        // added meanwhile (another tab) makes this fail instead of being dropped silently.
+        let close = write.command(
+            CartCommand::CheckOut {
+                order_id: order_id.clone(),
+            },
+            who.clone(),
+        );
+        let close = shop_commands::Command {
+            if_match: revision,
+            ..close
+        };
+        match app.carts.handle(&cart_id, close).await {
+            Ok(closed) => last = closed.position.max(last),
+            Err(error) => {
+                give_back_promotion(&app, &write, &cart, &order_id, who.clone()).await;
+                return Err(match error {
+                    shop_commands::CommandError::RevisionMismatch { .. }
+                        if write.if_match.is_none() =>
+                    {
+                        Problem::new(
+                            StatusCode::CONFLICT,
+                            "cart_changed",
+                            "Cart changed",
+                            "the cart changed while it was being checked out: look at it again \
+                             and check out once more",
+                        )
+                    }
+                    other => other.into(),
+                });
+            }
+        }
+    }
 
     let lines: Vec<OrderLine> = cart
         .lines()
