@@ -210,6 +210,33 @@ async fn aftersales(shop: Shop) {
         late.text
     );
 
+    // Bob's orders list newest first.
+    let cart = customer_cart(&shop, &bob).await;
+    add(&shop, &bob, &cart, "teapot", "TP-1", 2).await;
+    let second = checkout(&shop, &bob, &cart, "tok_approve").await;
+    let newer = second.json["order_id"].as_str().unwrap().to_owned();
+    let at = second.header("x-consistency-position").map(str::to_owned);
+    let mine = shop
+        .call(
+            "GET",
+            "/orders?limit=1",
+            &bob.clone().at(at.as_deref()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        mine.json["items"][0]["order_id"],
+        newer.as_str(),
+        "{}",
+        mine.text
+    );
+    let next = mine.json["next_cursor"].as_str().unwrap().to_owned();
+    let older = shop
+        .call("GET", &format!("/orders?limit=1&cursor={next}"), &bob, None)
+        .await;
+    assert_eq!(older.json["items"][0]["order_id"], order.as_str());
+    assert!(older.json["next_cursor"].is_null());
+
     // The auditor sees the whole trail of the first order: order, payment, stock, saga.
     let auditor = Call::as_(&Shop::token("auditor", "aud"));
     let trail = shop

@@ -360,7 +360,7 @@ async fn fixtures(shop: &Shop) -> Fixtures {
     }
 }
 
-/// The oldest review still pending moderation.
+/// The newest review still pending moderation.
 async fn a_review(shop: &Shop) -> String {
     let admin = Call::as_(&Shop::token("admin", "ops"));
     let pending = shop

@@ -592,7 +592,7 @@ pub struct ReviewView {
 /// One page of reviews.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReviewPage {
-    /// Oldest first.
+    /// Newest first.
     pub items: Vec<ReviewView>,
     /// The next page's cursor.
     pub next_cursor: Option<String>,
@@ -610,7 +610,8 @@ pub struct ReviewQuery {
     pub limit: Option<usize>,
 }
 
-/// A product's reviews: approved ones for everyone; admins may ask for pending or rejected.
+/// A product's reviews, newest first: approved ones for everyone; admins may ask for pending or
+/// rejected.
 #[utoipa::path(get, path = "/products/{product_id}/reviews", tag = "catalog",
     params(("product_id" = String, Path), ReviewQuery),
     responses((status = 200, description = "A page", body = ReviewPage)))]
@@ -639,7 +640,7 @@ pub async fn list_reviews(
         }
     }
     let freshness = settle(&app, "catalog", min).await;
-    let page = cursor::page::<ReviewRow>(
+    let page = cursor::page_newest::<ReviewRow>(
         app.reads.as_ref(),
         &["product_id", "status", "submitted_at"],
         vec![text(id.as_str()), text(status)],

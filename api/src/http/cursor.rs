@@ -115,11 +115,38 @@ pub async fn page<T: TableRow>(
     prefix: Vec<Value>,
     query: &PageQuery,
 ) -> Result<Page<T>, Problem> {
+    page_either::<T>(store, order_by, prefix, query, false).await
+}
+
+/// [`page`] newest first: the order reversed. The first order column after the prefix must be
+/// an integer (a time), whose maximum starts the walk at the top.
+pub async fn page_newest<T: TableRow>(
+    store: &dyn ReadStore,
+    order_by: &[&str],
+    prefix: Vec<Value>,
+    query: &PageQuery,
+) -> Result<Page<T>, Problem> {
+    page_either::<T>(store, order_by, prefix, query, true).await
+}
+
+async fn page_either<T: TableRow>(
+    store: &dyn ReadStore,
+    order_by: &[&str],
+    prefix: Vec<Value>,
+    query: &PageQuery,
+    newest_first: bool,
+) -> Result<Page<T>, Problem> {
     let def = T::TABLE;
     let limit = query.limit()?;
     let columns = keyset_columns(def, order_by).map_err(|e| Problem::internal(&e))?;
     let types: Vec<ColumnType> = columns.iter().map(|c| c.ty).collect();
-    let after = match &query.cursor {
+    if newest_first && types.get(prefix.len()) != Some(&ColumnType::Int) {
+        return Err(Problem::internal(&format!(
+            "a newest-first list of {} needs an integer column after its prefix",
+            def.name
+        )));
+    }
+    let bound = match &query.cursor {
         Some(cursor) => {
             let keyset = decode(cursor, &types)?;
             if keyset[..prefix.len()] != prefix[..] {
@@ -127,16 +154,31 @@ pub async fn page<T: TableRow>(
             }
             keyset
         }
+        None if newest_first => {
+            // Above every row: the integer column's maximum decides whatever follows it.
+            let mut start = prefix.clone();
+            start.extend(types[prefix.len()..].iter().map(|t| match t {
+                ColumnType::Int => Value::Int(i64::MAX),
+                other => smallest(*other),
+            }));
+            start
+        }
         None => {
             let mut start = prefix.clone();
             start.extend(types[prefix.len()..].iter().map(|t| smallest(*t)));
             start
         }
     };
-    let rows = store
-        .page(def, def.name, order_by, Some(&after), limit + 1)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let rows = if newest_first {
+        store
+            .page_back(def, def.name, order_by, &bound, limit + 1)
+            .await
+    } else {
+        store
+            .page(def, def.name, order_by, Some(&bound), limit + 1)
+            .await
+    }
+    .map_err(|e| Problem::internal(&e))?;
     let mut out = Vec::with_capacity(limit);
     let mut last = None;
     let mut more = false;

@@ -99,7 +99,8 @@ impl From<&OrderRow> for OrderSummary {
 /// A page of orders.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderPage {
-    /// Oldest first (customers); by last change (admins asking by status); by id otherwise.
+    /// Newest first (customers); most recently changed first (admins asking by status); by id
+    /// otherwise.
     pub items: Vec<OrderSummary>,
     /// The next page's cursor.
     pub next_cursor: Option<String>,
@@ -136,7 +137,7 @@ pub async fn list_orders(
     let reads = app.reads.as_ref();
     let page = match (caller.role, query.status) {
         (Role::Customer, _) => {
-            cursor::page::<OrderRow>(
+            cursor::page_newest::<OrderRow>(
                 reads,
                 &["customer_id", "placed_at"],
                 vec![text(caller.subject.as_str())],
@@ -145,7 +146,7 @@ pub async fn list_orders(
             .await?
         }
         (_, Some(status)) => {
-            cursor::page::<OrderRow>(
+            cursor::page_newest::<OrderRow>(
                 reads,
                 &["status", "updated_at"],
                 vec![text(status)],

@@ -627,6 +627,41 @@ pub async fn nullable_order_columns_skip_nulls((db, _): Pair) {
     ));
 }
 
+/// `page_back` walks the same keyset the other way: newest first, strictly before the tuple
+/// given, with ties broken by the key descending; an integer column at its maximum starts at the
+/// top whatever follows it.
+pub async fn pages_walk_backwards((db, other): Pair) {
+    setup_paged(db.as_ref()).await;
+    let mut pages = Vec::new();
+    let mut before = vec![int(i64::MAX), text("")];
+    loop {
+        let rows = other
+            .page_back(&PAGED, PAGED.name, &["rank"], &before, 3)
+            .await
+            .expect("a page");
+        let Some(last) = rows.last() else { break };
+        before = keyset_of(&PAGED, &["rank"], last).expect("the keyset of a row");
+        pages.push(ids_of(&rows));
+        assert!(pages.len() <= 20, "the walk does not end");
+    }
+    assert_eq!(
+        pages,
+        self::pages(&[&["a", "e", "c"], &["b", "f", "d"], &["g"]])
+    );
+    // Exclusive, like `after`: a row's own keyset continues with the row before it.
+    let rows = other
+        .page_back(&PAGED, PAGED.name, &["rank"], &[int(2), text("c")], 10)
+        .await
+        .expect("a page");
+    assert_eq!(ids_of(&rows), vec!["b", "f", "d", "g"]);
+    assert!(matches!(
+        other
+            .page_back(&PAGED, PAGED.name, &["rank"], &[int(2)], 10)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
 /// Declares one test per case for an adapter: `read_store_conformance!(pair_factory)`, where
 /// `pair_factory().await` returns `Option<Pair>` (`None`: the adapter is not configured here).
 #[macro_export]
@@ -639,7 +674,7 @@ macro_rules! read_store_conformance {
             swaps_replace_live_tables, locks_exclude_other_owners,
             pages_follow_the_keyset_order, page_after_is_exclusive_and_limited,
             paging_an_empty_table, page_refuses_bad_requests,
-            nullable_order_columns_skip_nulls);
+            nullable_order_columns_skip_nulls, pages_walk_backwards);
     };
     (@cases $pair:path; $($case:ident),+) => {
         $(

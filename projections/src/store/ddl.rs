@@ -118,16 +118,27 @@ pub(crate) fn select_page(
     def: &TableDef,
     physical: &str,
     keyset: &[&str],
-    after: bool,
+    bound: bool,
+    descending: bool,
 ) -> String {
-    let order = keyset.join(", ");
+    let tuple = keyset.join(", ");
     let mut sql = format!("SELECT {} FROM {physical}", column_list(def));
     let mut next = 1;
-    if after {
+    if bound {
         let params: Vec<String> = (1..=keyset.len()).map(|n| dialect.param(n)).collect();
-        sql.push_str(&format!(" WHERE ({order}) > ({})", params.join(", ")));
+        let op = if descending { "<" } else { ">" };
+        sql.push_str(&format!(" WHERE ({tuple}) {op} ({})", params.join(", ")));
         next += keyset.len();
     }
+    let order = if descending {
+        keyset
+            .iter()
+            .map(|c| format!("{c} DESC"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        tuple
+    };
     sql.push_str(&format!(" ORDER BY {order} LIMIT {}", dialect.param(next)));
     sql
 }

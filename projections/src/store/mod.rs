@@ -235,6 +235,20 @@ pub trait ReadStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Row>, StoreError>;
 
+    /// [`Self::page`] in the other direction: up to `limit` rows ordered by the keyset columns
+    /// descending, strictly before the tuple `before` (`WHERE (c1, k1) < ($1, $2) ORDER BY c1
+    /// DESC, k1 DESC`), for lists shown newest first. `before` is required: to start at the
+    /// newest row, pass values above every row's (an integer column's `i64::MAX` decides the
+    /// comparison whatever follows it). Checked like `page`'s `after`.
+    async fn page_back(
+        &self,
+        def: &'static TableDef,
+        physical: &str,
+        order_by: &[&str],
+        before: &[Value],
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError>;
+
     /// A projection's checkpoint (`None`: it has applied nothing).
     async fn checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError>;
 

@@ -311,18 +311,20 @@ impl ReadStore for PostgresReadStore {
         after: Option<&[Value]>,
         limit: usize,
     ) -> Result<Vec<Row>, StoreError> {
-        let keyset = check_page(def, physical, order_by, after)?;
-        let names: Vec<&str> = keyset.iter().map(|c| c.name).collect();
-        let sql = ddl::select_page(Dialect::Postgres, def, physical, &names, after.is_some());
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (column, value) in keyset.iter().zip(after.unwrap_or_default()) {
-            query = bind_value(query, column.ty, value);
-        }
-        let rows = query
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| read_row(def, r)).collect()
+        self.page_in(def, physical, order_by, after, limit, false)
+            .await
+    }
+
+    async fn page_back(
+        &self,
+        def: &'static TableDef,
+        physical: &str,
+        order_by: &[&str],
+        before: &[Value],
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError> {
+        self.page_in(def, physical, order_by, Some(before), limit, true)
+            .await
     }
 
     async fn checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError> {
@@ -553,5 +555,38 @@ impl ReadStore for PostgresReadStore {
             conn.close().await?;
             Ok(None)
         }
+    }
+}
+
+impl PostgresReadStore {
+    /// A keyset page either way ([`ReadStore::page`], [`ReadStore::page_back`]).
+    async fn page_in(
+        &self,
+        def: &'static TableDef,
+        physical: &str,
+        order_by: &[&str],
+        after: Option<&[Value]>,
+        limit: usize,
+        descending: bool,
+    ) -> Result<Vec<Row>, StoreError> {
+        let keyset = check_page(def, physical, order_by, after)?;
+        let names: Vec<&str> = keyset.iter().map(|c| c.name).collect();
+        let sql = ddl::select_page(
+            Dialect::Postgres,
+            def,
+            physical,
+            &names,
+            after.is_some(),
+            descending,
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (column, value) in keyset.iter().zip(after.unwrap_or_default()) {
+            query = bind_value(query, column.ty, value);
+        }
+        let rows = query
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| read_row(def, r)).collect()
     }
 }

@@ -369,19 +369,20 @@ impl ReadStore for SqliteReadStore {
         after: Option<&[Value]>,
         limit: usize,
     ) -> Result<Vec<Row>, StoreError> {
-        let keyset = check_page(def, physical, order_by, after)?;
-        let names: Vec<&str> = keyset.iter().map(|c| c.name).collect();
-        let sql = ddl::select_page(Dialect::Sqlite, def, physical, &names, after.is_some());
-        let mut params: Vec<Value> = after.map(<[Value]>::to_vec).unwrap_or_default();
-        params.push(Value::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
-        self.with(move |conn| {
-            let mut statement = conn.prepare_cached(&sql)?;
-            let rows = statement.query_map(params_from_iter(params.iter().map(Param)), |r| {
-                read_row(def, r)
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-        .await
+        self.page_in(def, physical, order_by, after, limit, false)
+            .await
+    }
+
+    async fn page_back(
+        &self,
+        def: &'static TableDef,
+        physical: &str,
+        order_by: &[&str],
+        before: &[Value],
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError> {
+        self.page_in(def, physical, order_by, Some(before), limit, true)
+            .await
     }
 
     async fn checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError> {
@@ -607,5 +608,39 @@ impl ReadStore for SqliteReadStore {
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(StoreError::backend(e)),
         }
+    }
+}
+
+impl SqliteReadStore {
+    /// A keyset page either way ([`ReadStore::page`], [`ReadStore::page_back`]).
+    async fn page_in(
+        &self,
+        def: &'static TableDef,
+        physical: &str,
+        order_by: &[&str],
+        after: Option<&[Value]>,
+        limit: usize,
+        descending: bool,
+    ) -> Result<Vec<Row>, StoreError> {
+        let keyset = check_page(def, physical, order_by, after)?;
+        let names: Vec<&str> = keyset.iter().map(|c| c.name).collect();
+        let sql = ddl::select_page(
+            Dialect::Sqlite,
+            def,
+            physical,
+            &names,
+            after.is_some(),
+            descending,
+        );
+        let mut params: Vec<Value> = after.map(<[Value]>::to_vec).unwrap_or_default();
+        params.push(Value::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
+        self.with(move |conn| {
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows = statement.query_map(params_from_iter(params.iter().map(Param)), |r| {
+                read_row(def, r)
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
     }
 }

@@ -87,6 +87,18 @@ impl ReadStore for Faulty {
     ) -> Result<Vec<Row>, StoreError> {
         self.inner.page(def, physical, order_by, after, limit).await
     }
+    async fn page_back(
+        &self,
+        def: &'static TableDef,
+        physical: &str,
+        order_by: &[&str],
+        before: &[Value],
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError> {
+        self.inner
+            .page_back(def, physical, order_by, before, limit)
+            .await
+    }
     async fn count(&self, physical: &str) -> Result<u64, StoreError> {
         self.inner.count(physical).await
     }
