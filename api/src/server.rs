@@ -75,6 +75,22 @@ pub struct Settings {
     /// Longest wait of a query for `X-Min-Position`, in milliseconds.
     #[arg(long, env = "SHOP_CONSISTENCY_WAIT_MS", default_value_t = 2000)]
     pub consistency_wait_ms: u64,
+    /// Proxies (load balancers) in front of the server that append the client's address to
+    /// `X-Forwarded-For`; 0: clients connect directly. Rate limits and anonymous idempotency
+    /// scopes use the address the outermost trusted proxy saw.
+    #[arg(long, env = "SHOP_TRUSTED_PROXY_HOPS", default_value_t = 0)]
+    pub trusted_proxy_hops: usize,
+    /// Tax rates in basis points by country, `DE=1900,FR=2000`; destinations without one are
+    /// refused. Unset: EU standard VAT rates for the shop's markets.
+    #[arg(long, env = "SHOP_TAX_RATES")]
+    pub tax_rates: Option<String>,
+    /// Shipping methods, `name=price[:free_from]` in minor units, `standard=490:5000,express=990`.
+    /// Unset: those two.
+    #[arg(long, env = "SHOP_SHIPPING_METHODS")]
+    pub shipping_methods: Option<String>,
+    /// The destination country of quotes that name none.
+    #[arg(long, env = "SHOP_HOME_COUNTRY", default_value = "DE")]
+    pub home_country: String,
 }
 
 impl Settings {
@@ -96,7 +112,83 @@ impl Settings {
             rate_burst: 100,
             max_in_flight: 1024,
             consistency_wait_ms: 2000,
+            trusted_proxy_hops: 0,
+            tax_rates: None,
+            shipping_methods: None,
+            home_country: "DE".into(),
         }
+    }
+
+    /// Tax and shipping from the settings (checked by [`Self::validate`]).
+    pub fn pricing(&self) -> anyhow::Result<PricingConfig> {
+        let mut pricing = PricingConfig::default();
+        let country = |code: &str, what: &str| {
+            let code = code.trim().to_ascii_uppercase();
+            anyhow::ensure!(
+                code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()),
+                "{what}: {code:?} is not a two-letter country code"
+            );
+            Ok(code)
+        };
+        if let Some(rates) = &self.tax_rates {
+            let mut table =
+                shop_domain::pricing::TaxRates::new(shop_domain::pricing::MissingRate::Reject)
+                    .taxing_shipping(true);
+            for entry in rates.split(',').filter(|e| !e.trim().is_empty()) {
+                let (code, rate) = entry.split_once('=').with_context(|| {
+                    format!("SHOP_TAX_RATES: {entry:?} is not COUNTRY=BASIS_POINTS")
+                })?;
+                let rate: u32 = rate
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|r| *r <= 10_000)
+                    .with_context(|| {
+                        format!("SHOP_TAX_RATES: {entry:?}: a rate is 0 to 10000 basis points")
+                    })?;
+                table = table.with_country(&country(code, "SHOP_TAX_RATES")?, rate);
+            }
+            pricing.tax = table;
+        }
+        if let Some(methods) = &self.shipping_methods {
+            pricing.shipping.clear();
+            for entry in methods.split(',').filter(|e| !e.trim().is_empty()) {
+                let (name, price) = entry.split_once('=').with_context(|| {
+                    format!("SHOP_SHIPPING_METHODS: {entry:?} is not name=price[:free_from]")
+                })?;
+                let (price, free) = match price.split_once(':') {
+                    Some((p, f)) => (p, Some(f)),
+                    None => (price, None),
+                };
+                let amount = |text: &str| {
+                    text.trim()
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|a| (0..=100_000_000).contains(a))
+                        .with_context(|| {
+                            format!(
+                                "SHOP_SHIPPING_METHODS: {entry:?}: amounts are minor units, 0 to \
+                                 100000000"
+                            )
+                        })
+                };
+                let name = name.trim();
+                anyhow::ensure!(
+                    !name.is_empty() && name.len() <= 40,
+                    "SHOP_SHIPPING_METHODS: a method's name is 1 to 40 characters"
+                );
+                let free = free.map(amount).transpose()?;
+                pricing
+                    .shipping
+                    .insert(name.to_owned(), (amount(price)?, free));
+            }
+            anyhow::ensure!(
+                !pricing.shipping.is_empty(),
+                "SHOP_SHIPPING_METHODS names no method"
+            );
+        }
+        pricing.home_country = country(&self.home_country, "SHOP_HOME_COUNTRY")?;
+        Ok(pricing)
     }
 
     /// Checks what can be checked before anything opens, with a message that says what to fix.
@@ -118,6 +210,11 @@ impl Settings {
             self.consistency_wait_ms <= 30_000,
             "SHOP_CONSISTENCY_WAIT_MS is at most 30000"
         );
+        anyhow::ensure!(
+            self.trusted_proxy_hops <= 8,
+            "SHOP_TRUSTED_PROXY_HOPS is 0 to 8"
+        );
+        self.pricing()?;
         anyhow::ensure!(
             !(self.jwt_secret.is_some() && self.jwt_public_key.is_some()),
             "set SHOP_JWT_SECRET or SHOP_JWT_PUBLIC_KEY, not both"
@@ -174,6 +271,7 @@ impl Settings {
             rate_burst: self.rate_burst,
             max_in_flight: self.max_in_flight,
             consistency_wait: Duration::from_millis(self.consistency_wait_ms),
+            trusted_proxy_hops: self.trusted_proxy_hops,
             ..Limits::default()
         }
     }
@@ -326,7 +424,7 @@ impl Server {
             auth,
             gateway,
             clock,
-            pricing: PricingConfig::default(),
+            pricing: settings.pricing()?,
             limits: settings.limits(),
             gauges,
             runner: Some(runner),

@@ -137,6 +137,14 @@ async fn bad_settings_are_refused_with_a_clear_message() {
     )
     .await;
     refused(|s| s.max_body_bytes = 10, "SHOP_MAX_BODY_BYTES").await;
+    refused(|s| s.tax_rates = Some("DE=19%".into()), "SHOP_TAX_RATES").await;
+    refused(|s| s.tax_rates = Some("Germany=1900".into()), "two-letter").await;
+    refused(
+        |s| s.shipping_methods = Some("standard=-5".into()),
+        "SHOP_SHIPPING_METHODS",
+    )
+    .await;
+    refused(|s| s.home_country = "XYZ".into(), "SHOP_HOME_COUNTRY").await;
     refused(
         |s| s.consistency_wait_ms = 600_000,
         "SHOP_CONSISTENCY_WAIT_MS",

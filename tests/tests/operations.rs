@@ -255,3 +255,44 @@ async fn metrics_readiness_guest_orders_and_correlation() {
     );
     shop.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tax_rates_and_shipping_methods_come_from_the_settings() {
+    let shop = Shop::embedded_with(|s| shop_api::server::Settings {
+        tax_rates: Some("DE=700,AT=1000".into()),
+        shipping_methods: Some("pickup=0,courier=1500:10000".into()),
+        ..s
+    })
+    .await;
+    let admin = Call::as_(&Shop::token("admin", "ops"));
+    product(&shop, &admin, "book", "Book", "Acme", &[("BOOK-1", 1_000)]).await;
+    let alice = Call::as_(&Shop::token("customer", "alice"));
+    let cart = shop_tests::steps::customer_cart(&shop, &alice).await;
+    add(&shop, &alice, &cart, "book", "BOOK-1", 1).await;
+    let quote = |query: &'static str| {
+        let (shop, alice, cart) = (&shop, &alice, &cart);
+        async move {
+            shop.call("GET", &format!("/carts/{cart}?{query}"), alice, None)
+                .await
+                .json
+        }
+    };
+    let pickup = quote("shipping_method=pickup").await;
+    assert_eq!(pickup["quote"]["tax"]["amount"], 70, "{pickup}");
+    assert_eq!(pickup["quote"]["shipping"]["amount"], 0);
+    let courier = quote("shipping_method=courier&country=AT").await;
+    assert_eq!(courier["quote"]["shipping"]["amount"], 1_500);
+    assert_eq!(
+        courier["quote"]["tax"]["amount"], 250,
+        "10 % of 1,000 + 1,500"
+    );
+    let unknown = quote("shipping_method=standard").await;
+    assert!(unknown["quote"].is_null());
+    assert!(
+        unknown["quote_error"].as_str().unwrap().contains("pickup"),
+        "{unknown}"
+    );
+    let abroad = quote("shipping_method=pickup&country=FR").await;
+    assert!(abroad["quote"].is_null(), "no tax rate for FR: {abroad}");
+    shop.stop().await;
+}

@@ -7,10 +7,8 @@
 //! ([`crate::idempotency`]). A response worth retrying (5xx, 429) is not stored: the key is
 //! released, so the retry runs again.
 
-use std::net::SocketAddr;
-
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -44,8 +42,8 @@ fn scope(app: &AppState, parts: &axum::http::request::Parts) -> String {
     {
         return format!("cart:{}", super::carts::token_hash(token.trim()));
     }
-    match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
+    match super::limits::client_address(parts, app.limits.trusted_proxy_hops) {
+        Some(ip) => format!("ip:{ip}"),
         None => "anonymous".into(),
     }
 }

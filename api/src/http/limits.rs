@@ -32,6 +32,9 @@ pub struct Limits {
     pub command_queue: usize,
     /// Longest wait of a query for `X-Min-Position`.
     pub consistency_wait: Duration,
+    /// Proxies in front of the server that append the client's address to `X-Forwarded-For`
+    /// (0: none; the peer is the client).
+    pub trusted_proxy_hops: usize,
 }
 
 impl Default for Limits {
@@ -43,8 +46,35 @@ impl Default for Limits {
             max_in_flight: 1024,
             command_queue: 2048,
             consistency_wait: super::DEFAULT_CONSISTENCY_WAIT,
+            trusted_proxy_hops: 0,
         }
     }
+}
+
+/// The client's address: the peer's, or behind `hops` trusted proxies the address the
+/// outermost of them saw (the `hops`-th entry of `X-Forwarded-For` from the right; entries further
+/// left were written by the client and prove nothing).
+pub fn client_address(parts: &axum::http::request::Parts, hops: usize) -> Option<std::net::IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if hops == 0 {
+        return peer;
+    }
+    let forwarded: Vec<std::net::IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .len()
+        .checked_sub(hops)
+        .and_then(|i| forwarded.get(i).copied())
+        .or(peer)
 }
 
 /// Clients tracked at most; beyond it, idle full buckets are forgotten.
@@ -104,8 +134,8 @@ pub async fn layer(State(app): State<AppState>, request: Request, next: Next) ->
     let (parts, body) = request.into_parts();
     let key = match app.auth.caller(&parts) {
         Ok(caller) => format!("sub:{}", caller.subject),
-        Err(_) => match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
+        Err(_) => match client_address(&parts, app.limits.trusted_proxy_hops) {
+            Some(ip) => format!("ip:{ip}"),
             None => "anonymous".into(),
         },
     };
@@ -143,6 +173,42 @@ pub async fn layer(State(app): State<AppState>, request: Request, next: Next) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parts(peer: &str, forwarded: &[&str]) -> axum::http::request::Parts {
+        let mut request = axum::http::Request::builder();
+        for f in forwarded {
+            request = request.header("x-forwarded-for", *f);
+        }
+        let (mut parts, ()) = request.body(()).unwrap().into_parts();
+        parts
+            .extensions
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        parts
+    }
+
+    #[test]
+    fn the_client_is_the_peer_or_what_the_trusted_proxies_saw() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().ok();
+        let p = parts("10.0.0.2:5000", &["6.6.6.6, 203.0.113.7"]);
+        assert_eq!(client_address(&p, 0), ip("10.0.0.2"), "no proxy trusted");
+        assert_eq!(
+            client_address(&p, 1),
+            ip("203.0.113.7"),
+            "what our proxy appended"
+        );
+        assert_eq!(client_address(&p, 2), ip("6.6.6.6"));
+        assert_eq!(
+            client_address(&p, 3),
+            ip("10.0.0.2"),
+            "too few entries: the peer"
+        );
+        let p = parts("10.0.0.2:5000", &["6.6.6.6", "203.0.113.7"]);
+        assert_eq!(
+            client_address(&p, 1),
+            ip("203.0.113.7"),
+            "several header lines"
+        );
+    }
 
     #[test]
     fn a_bucket_allows_its_burst_then_the_rate() {
