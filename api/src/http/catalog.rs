@@ -463,7 +463,7 @@ pub async fn get_product(
         usize::MAX,
     )
     .await?;
-    let (_, revision) = app.products.load(&id).await?;
+    let revision = super::output::revision_of::<shop_domain::product::Product>(&app, &id).await?;
     let view = ProductView {
         summary: ProductSummary::from(&row),
         description: row.description.clone(),

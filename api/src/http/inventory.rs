@@ -244,7 +244,8 @@ pub async fn stock(
         &page,
     )
     .await?;
-    let (_, revision) = app.inventory.load(&sku).await?;
+    let revision =
+        super::output::revision_of::<shop_domain::inventory::Inventory>(&app, &sku).await?;
     Ok(Read::new(
         StockView {
             sku: sku.as_str().to_owned(),

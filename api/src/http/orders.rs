@@ -287,7 +287,7 @@ pub async fn get_order(
     lines.sort_by_key(|l| l.position);
     let timeline =
         cursor::page::<TimelineRow>(app.reads.as_ref(), &["order_id"], prefix, &all()).await?;
-    let (_, revision) = app.orders.load(&id).await?;
+    let revision = super::output::revision_of::<shop_domain::order::Order>(&app, &id).await?;
     let c = row.currency.as_str();
     let view = OrderView {
         summary: OrderSummary::from(&row),

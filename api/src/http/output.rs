@@ -61,6 +61,24 @@ impl<T: Serialize> Written<T> {
     }
 }
 
+/// An aggregate's revision for an `ETag` next to read-model data: its stream's last event, one
+/// row read (not the state folded: the body comes from the read model).
+pub async fn revision_of<A: shop_domain::Aggregate>(
+    app: &super::AppState,
+    id: &A::Id,
+) -> Result<Option<u64>, crate::problem::Problem> {
+    let stream = shop_commands::CommandHandler::<A>::stream_of(id)?;
+    match app
+        .events
+        .read_stream(&stream, shop_eventstore::ReadStream::backwards().limit(1))
+        .await
+    {
+        Ok(events) => Ok(events.first().map(|e| e.revision)),
+        Err(shop_eventstore::Error::StreamNotFound(_)) => Ok(None),
+        Err(e) => Err(crate::problem::Problem::internal(&e)),
+    }
+}
+
 /// An ETag for a revision.
 pub fn etag(revision: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{revision}\"")).expect("digits are a valid header")
