@@ -188,6 +188,28 @@ async fn aftersales(shop: Shop) {
     let accepted = checkout(&shop, &bob, &cart, "tok_approve").await;
     let order = accepted.json["order_id"].as_str().unwrap().to_owned();
     order_status(&shop, &bob, &order, &["confirmed"]).await;
+    // A stale If-Match is refused before any stock moves.
+    let committed = shop
+        .until("/inventory/TP-1", &admin, |a| {
+            a.json["levels"][0]["committed"] == 1
+        })
+        .await;
+    let head = shop.head().await;
+    let stale = shop
+        .call(
+            "POST",
+            &format!("/orders/{order}/ship"),
+            &Call {
+                if_match: Some("\"99\"".into()),
+                ..admin.clone()
+            },
+            Some(json!({"carrier": "UPS", "tracking_number": "1Z"})),
+        )
+        .await;
+    assert_eq!((stale.status, stale.code()), (412, "precondition_failed"));
+    assert_eq!(shop.written_since(head).await, Vec::<String>::new());
+    let after = shop.call("GET", "/inventory/TP-1", &admin, None).await;
+    assert_eq!(after.json["levels"], committed.json["levels"]);
     for step in ["ship", "deliver"] {
         let body = (step == "ship").then(|| json!({"carrier": "UPS", "tracking_number": "1Z"}));
         let answer = shop

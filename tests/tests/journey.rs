@@ -164,6 +164,12 @@ async fn journey(shop: Shop) {
         (202, &accepted.json["order_id"])
     );
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    // A second click without the key finds the cart checked out: the same order, nothing new.
+    let double = checkout(&shop, &alice, &alices, "tok_approve").await;
+    assert_eq!(
+        (double.status, &double.json["order_id"]),
+        (202, &accepted.json["order_id"])
+    );
     order_status(&shop, &alice, &order, &["confirmed"]).await;
     let mine = shop.call("GET", "/orders", &alice, None).await;
     assert_eq!(mine.json["items"][0]["order_id"], order.as_str());
@@ -266,6 +272,14 @@ async fn journey(shop: Shop) {
         a.json["used"] == 0 && a.json["remaining"] == 1
     })
     .await;
+    // Trying the same cart again (another card) is refused: its order has ended.
+    let again = checkout(&shop, &bob, &bobs, "tok_approve").await;
+    assert_eq!(
+        (again.status, again.code()),
+        (409, "order_ended"),
+        "{}",
+        again.text
+    );
 
     // An out-of-stock race: one unit left of a new SKU, two buyers; one order is confirmed.
     product(

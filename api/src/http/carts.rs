@@ -128,6 +128,16 @@ pub async fn create_cart(
         .carts
         .handle(&cart_id, write.command(create, who))
         .await?;
+    if outcome.events_written == 0 && token.is_some() {
+        // The key created this cart before and its record has lapsed: the token was answered
+        // then, and is not handed out again to whoever sends the key now.
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "cart_exists",
+            "Cart exists",
+            "this Idempotency-Key created a cart before; its token was answered then",
+        ));
+    }
     Ok(Written::created(
         &outcome,
         format!("/carts/{cart_id}"),

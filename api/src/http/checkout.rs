@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use shop_domain::cart::{CartCommand, CartOwner, CartState as Cart, CartStatus};
 use shop_domain::checkout::CheckoutLine;
-use shop_domain::order::{OrderCommand, OrderLine};
+use shop_domain::order::{Order, OrderCommand, OrderLine, OrderStatus};
 use shop_domain::pricing::{Destination, MissingRate, ShippingMethod, TaxRates, Totals};
 use shop_domain::promotion::PromotionCommand;
 use shop_domain::{Address, CartId, Currency, Discount, Money, OrderId, PaymentId};
@@ -266,11 +266,11 @@ pub struct CheckoutAccepted {
 /// Namespace of order ids: one order per cart.
 const ORDER_NAMESPACE: Uuid = Uuid::from_u128(0x0bde_7a5c_3e21_4f90_8d6b_c4a3_e2f1_0a9b);
 
-/// The order a cart becomes.
-pub fn order_id_of(cart_id: &str) -> OrderId {
+/// The order a cart checked out at `revision` becomes.
+pub fn order_id_of(cart_id: &str, revision: u64) -> OrderId {
     OrderId::new(format!(
         "ord-{}",
-        Uuid::new_v5(&ORDER_NAMESPACE, cart_id.as_bytes()).simple()
+        Uuid::new_v5(&ORDER_NAMESPACE, format!("{cart_id}@{revision}").as_bytes()).simple()
     ))
     .expect("a uuid makes an order id")
 }
@@ -350,12 +350,13 @@ pub async fn checkout(
     );
     check.done()?;
     let (shipping, billing) = (shipping.expect("checked"), billing.expect("checked"));
-    let order_id = order_id_of(cart_id.as_str());
-    // Whether the cart is still to be closed: a retry after it was closed into this order
-    // finishes the remaining steps from the closed cart's lines.
-    let closing = match cart.status() {
-        CartStatus::Open => true,
-        CartStatus::CheckedOut { order_id: o } if o == &order_id => false,
+    // An open cart becomes the order named by the cart and the revision read (a checkout that
+    // failed because the cart changed leaves the next attempt a fresh order id, so a promotion
+    // given back can be redeemed again). A cart already checked out is a retry: the remaining
+    // steps are finished for the order it became.
+    let (order_id, closing) = match cart.status() {
+        CartStatus::Open => (order_id_of(cart_id.as_str(), revision.unwrap_or(0)), true),
+        CartStatus::CheckedOut { order_id } => (order_id.clone(), false),
         _ => {
             return Err(unprocessable(
                 "cart_closed",
@@ -370,6 +371,21 @@ pub async fn checkout(
         && revision != Some(expected)
     {
         return Err(mismatch(&cart_id, expected, revision)?);
+    }
+    let (placed, _) = app.orders.load(&order_id).await?;
+    if matches!(
+        placed.status(),
+        OrderStatus::PaymentFailed | OrderStatus::Cancelled
+    ) {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "order_ended",
+            "Order ended",
+            format!(
+                "this cart became order {order_id}, which has ended ({}); start a new cart",
+                placed.status().code()
+            ),
+        ));
     }
     if cart.lines().is_empty() {
         return Err(unprocessable("cart_empty", "the cart has no items"));
@@ -390,7 +406,10 @@ pub async fn checkout(
     let who = caller.as_ref().map_or_else(guest, actor);
     let mut last = None;
 
-    if let Some(code) = cart.promo_code()
+    // Whether this request's redemption wrote the promotion's use (and may give it back).
+    let mut redeemed_here = false;
+    if closing
+        && let Some(code) = cart.promo_code()
         && !totals.discount.is_zero()
     {
         let redeem = PromotionCommand::RedeemPromotion {
@@ -411,6 +430,7 @@ pub async fn checkout(
                 },
             )
             .await?;
+        redeemed_here = outcome.events_written > 0;
         last = outcome.position.max(last);
     }
 
@@ -429,101 +449,138 @@ pub async fn checkout(
         };
         match app.carts.handle(&cart_id, close).await {
             Ok(closed) => last = closed.position.max(last),
-            Err(error) => {
-                give_back_promotion(&app, &write, &cart, &order_id, who.clone()).await;
-                return Err(match error {
-                    shop_commands::CommandError::RevisionMismatch { .. }
-                        if write.if_match.is_none() =>
-                    {
-                        Problem::new(
-                            StatusCode::CONFLICT,
-                            "cart_changed",
-                            "Cart changed",
-                            "the cart changed while it was being checked out: look at it again \
-                             and check out once more",
-                        )
+            Err(shop_commands::CommandError::RevisionMismatch { .. }) => {
+                // The cart moved on. Give the promotion back only if this request took it and
+                // no other request closed the cart into this order meanwhile (a double click:
+                // the other one's order keeps it).
+                let (now, _) = app.carts.load(&cart_id).await?;
+                let closed_into_ours = matches!(now.status(),
+                    CartStatus::CheckedOut { order_id: o } if o == &order_id);
+                if redeemed_here && !closed_into_ours {
+                    give_back_promotion(&app, &write, &cart, &order_id, who.clone()).await;
+                }
+                return Err(match write.if_match {
+                    Some(expected) => {
+                        mismatch(&cart_id, expected, now_revision(&app, &cart_id).await)?
                     }
-                    other => other.into(),
+                    None => Problem::new(
+                        StatusCode::CONFLICT,
+                        "cart_changed",
+                        "Cart changed",
+                        "the cart changed while it was being checked out: look at it again \
+                         and check out once more",
+                    ),
                 });
             }
+            // Anything else is worth retrying with the same key, which finishes the checkout
+            // (the promotion stays taken for it).
+            Err(other) => return Err(other.into()),
         }
     }
 
-    let lines: Vec<OrderLine> = cart
-        .lines()
-        .iter()
-        .map(|l| {
-            OrderLine::new(
-                l.sku.clone(),
-                l.product_id.clone(),
-                l.quantity,
-                l.unit_price,
-            )
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|e| unprocessable("cannot_quote", e.to_string()))?;
-    let place = OrderCommand::PlaceOrder {
-        order_id: order_id.clone(),
-        customer_id,
-        cart_id: Some(cart_id.clone()),
-        lines,
-        currency: totals.currency(),
-        totals,
-        shipping_address: Box::new(shipping),
-        billing_address: Box::new(billing),
-        promo_code: cart.promo_code().cloned(),
-        shipping_method: method_name,
+    let total = match placed.total() {
+        // Placed by an earlier attempt: its totals stand.
+        Some(total) => total,
+        None => {
+            let lines: Vec<OrderLine> = cart
+                .lines()
+                .iter()
+                .map(|l| {
+                    OrderLine::new(
+                        l.sku.clone(),
+                        l.product_id.clone(),
+                        l.quantity,
+                        l.unit_price,
+                    )
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| unprocessable("cannot_quote", e.to_string()))?;
+            let place = OrderCommand::PlaceOrder {
+                order_id: order_id.clone(),
+                customer_id,
+                cart_id: Some(cart_id.clone()),
+                lines,
+                currency: totals.currency(),
+                totals,
+                shipping_address: Box::new(shipping),
+                billing_address: Box::new(billing),
+                promo_code: cart.promo_code().cloned(),
+                shipping_method: method_name,
+            };
+            let command = write
+                .command(place, who.clone())
+                .with_id(write.step("place"));
+            let placed = app
+                .orders
+                .handle(
+                    &order_id,
+                    shop_commands::Command {
+                        if_match: None,
+                        ..command
+                    },
+                )
+                .await?;
+            last = placed.position.max(last);
+            totals.total
+        }
     };
-    let command = write
-        .command(place, who.clone())
-        .with_id(write.step("place"));
-    let placed = app
-        .orders
-        .handle(
-            &order_id,
-            shop_commands::Command {
-                if_match: None,
-                ..command
-            },
-        )
-        .await?;
-    last = placed.position.max(last);
 
     let payment_id =
         PaymentId::new(format!("pay-{order_id}")).map_err(|e| Problem::internal(&e))?;
-    let saga_lines = cart
-        .lines()
-        .iter()
-        .map(|l| CheckoutLine {
-            sku: l.sku.clone(),
-            quantity: l.quantity,
-        })
-        .collect();
-    let started = app
+    let saga = app
         .checkout
-        .submit(&order_id, &payment_id, saga_lines, totals.total, &token)
+        .state(&order_id)
         .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "recording a checkout's start failed");
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Try again",
-                "the checkout could not be recorded; retry with the same Idempotency-Key",
-            )
-            .retry_after(1)
-        })?;
-    last = started.position.max(last);
-    tracing::info!(%order_id, %cart_id, total = totals.total.amount, "checkout accepted");
+        .map_err(|e| Problem::internal(&e))?;
+    if saga.order_id.is_none() {
+        let saga_lines = cart
+            .lines()
+            .iter()
+            .map(|l| CheckoutLine {
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+            })
+            .collect();
+        let started = app
+            .checkout
+            .submit(&order_id, &payment_id, saga_lines, total, &token)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "recording a checkout's start failed");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Try again",
+                    "the checkout could not be recorded; retry with the same Idempotency-Key",
+                )
+                .retry_after(1)
+            })?;
+        last = started.position.max(last);
+    }
+    let order_revision = super::output::revision_of::<Order>(&app, &order_id).await?;
+    tracing::info!(%order_id, %cart_id, total = total.amount, "checkout accepted");
+    let outcome = shop_commands::Outcome {
+        stream: shop_commands::CommandHandler::<Order>::stream_of(&order_id)?,
+        revision: order_revision,
+        position: last,
+        events_written: 0,
+    };
     Ok(Written::accepted(
-        &placed,
+        &outcome,
         format!("/orders/{order_id}"),
         CheckoutAccepted {
             order_id: order_id.as_str().to_owned(),
             status: "placed".into(),
             order_url: format!("/orders/{order_id}"),
-            total: totals.total.into(),
+            total: total.into(),
         },
-    )
-    .at(last))
+    ))
+}
+
+/// The cart's revision now (for a 412's message).
+async fn now_revision(app: &AppState, cart_id: &CartId) -> Option<u64> {
+    super::output::revision_of::<shop_domain::cart::Cart>(app, cart_id)
+        .await
+        .ok()
+        .flatten()
 }

@@ -79,10 +79,15 @@ impl Freshness {
 
 /// A position the log has not reached (a client's mistake, or someone making requests wait):
 /// answered stale at once rather than after holding a request slot for the whole wait.
-async fn beyond_the_log(app: &AppState, position: shop_eventstore::Position) -> bool {
-    match app.events.head_position().await {
-        Ok(head) => head.is_none_or(|head| position > head),
-        Err(_) => false,
+async fn beyond_the_log(
+    app: &AppState,
+    position: shop_eventstore::Position,
+    deadline: Instant,
+) -> bool {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match tokio::time::timeout(left, app.events.head_position()).await {
+        Ok(Ok(head)) => head.is_none_or(|head| position > head),
+        _ => false,
     }
 }
 
@@ -97,10 +102,10 @@ pub async fn settle(app: &AppState, projection: &str, min: MinPosition) -> Fresh
     let Some(position) = min.0 else {
         return Freshness::Unasked;
     };
-    if beyond_the_log(app, position).await {
+    let deadline = Instant::now() + app.limits.consistency_wait;
+    if beyond_the_log(app, position, deadline).await {
         return Freshness::Stale;
     }
-    let deadline = Instant::now() + app.limits.consistency_wait;
     loop {
         let here = app.board.get(projection).and_then(|s| s.checkpoint);
         if here.is_some_and(|c| c >= position) {
@@ -129,10 +134,10 @@ pub async fn settle_search(app: &AppState, min: MinPosition) -> Freshness {
     let Some(position) = min.0 else {
         return Freshness::Unasked;
     };
-    if beyond_the_log(app, position).await {
+    let deadline = Instant::now() + app.limits.consistency_wait;
+    if beyond_the_log(app, position, deadline).await {
         return Freshness::Stale;
     }
-    let deadline = Instant::now() + app.limits.consistency_wait;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if let Some(feed) = &app.search_feed

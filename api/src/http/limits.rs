@@ -62,19 +62,39 @@ pub fn client_address(parts: &axum::http::request::Parts, hops: usize) -> Option
     if hops == 0 {
         return peer;
     }
-    let forwarded: Vec<std::net::IpAddr> = parts
+    // Entries are chosen by position before they are read: dropping one that does not parse
+    // would shift the choice onto an entry the client wrote.
+    let forwarded: Vec<&str> = parts
         .headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
+        .map(str::trim)
         .collect();
-    forwarded
+    let Some(entry) = forwarded
         .len()
         .checked_sub(hops)
-        .and_then(|i| forwarded.get(i).copied())
-        .or(peer)
+        .and_then(|i| forwarded.get(i))
+    else {
+        return peer;
+    };
+    address(entry).or(peer)
+}
+
+/// An address as proxies write it: `203.0.113.7`, `203.0.113.7:51234`, `2001:db8::1` or
+/// `[2001:db8::1]:51234`.
+fn address(entry: &str) -> Option<std::net::IpAddr> {
+    entry
+        .parse()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| {
+            entry
+                .strip_prefix('[')
+                .and_then(|e| e.strip_suffix(']'))
+                .and_then(|e| e.parse().ok())
+        })
 }
 
 /// Clients tracked at most; beyond it, idle full buckets are forgotten.
@@ -207,6 +227,17 @@ mod tests {
             client_address(&p, 1),
             ip("203.0.113.7"),
             "several header lines"
+        );
+        // With ports, brackets or garbage: chosen by position, never shifted onto the client's.
+        let p = parts("10.0.0.2:5000", &["1.2.3.4, 203.0.113.7:51234"]);
+        assert_eq!(client_address(&p, 1), ip("203.0.113.7"));
+        let p = parts("10.0.0.2:5000", &["1.2.3.4, [2001:db8::1]:443"]);
+        assert_eq!(client_address(&p, 1), ip("2001:db8::1"));
+        let p = parts("10.0.0.2:5000", &["1.2.3.4, unknown"]);
+        assert_eq!(
+            client_address(&p, 1),
+            ip("10.0.0.2"),
+            "unreadable: the peer"
         );
     }
 

@@ -335,8 +335,20 @@ async fn order_for(
     headers: &HeaderMap,
     id: &str,
 ) -> Result<(OrderId, shop_domain::order::OrderState), Problem> {
+    order_at(app, caller, headers, id, None).await
+}
+
+/// [`order_for`], refusing with 412 unless the order is at revision `if_match` (for commands
+/// with side effects before the order's own write: stock shipped, money refunded).
+async fn order_at(
+    app: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: &str,
+    if_match: Option<u64>,
+) -> Result<(OrderId, shop_domain::order::OrderState), Problem> {
     let id = order_id(id)?;
-    let (order, _) = app.orders.load(&id).await?;
+    let (order, revision) = app.orders.load(&id).await?;
     if order.order_id().is_none()
         || !may_see(
             app,
@@ -348,6 +360,16 @@ async fn order_for(
         .await?
     {
         return Err(not_found("order"));
+    }
+    if let Some(expected) = if_match
+        && revision != Some(expected)
+    {
+        return Err(shop_commands::CommandError::<String>::RevisionMismatch {
+            stream: shop_commands::CommandHandler::<shop_domain::order::Order>::stream_of(&id)?,
+            expected,
+            actual: revision,
+        }
+        .into());
     }
     Ok((id, order))
 }
@@ -417,7 +439,7 @@ pub async fn ship(
     write: Write,
     Body(body): Body<ShipBody>,
 ) -> Result<Written<Ack>, Problem> {
-    let (id, order) = order_for(&app, &caller, &headers, &id).await?;
+    let (id, order) = order_at(&app, &caller, &headers, &id, write.if_match).await?;
     let ship = OrderCommand::ShipOrder {
         order_id: id.clone(),
         carrier: body.carrier,
@@ -452,10 +474,13 @@ pub async fn ship(
             .await?;
         last = shipped.position.max(last);
     }
-    let outcome = app
-        .orders
-        .handle(&id, write.command(ship, actor(&caller)))
-        .await?;
+    // `If-Match` was checked before the stock moved; the order's own write must not fail on it
+    // now that the stock has left.
+    let ship = shop_commands::Command {
+        if_match: None,
+        ..write.command(ship, actor(&caller))
+    };
+    let outcome = app.orders.handle(&id, ship).await?;
     Ok(Written::ok(&outcome, Ack::of(id.as_str(), &outcome)).at(last))
 }
 
@@ -514,7 +539,7 @@ pub async fn refund(
             "a refund needs an Idempotency-Key, so that a retry cannot refund twice",
         ));
     }
-    let (id, order) = order_for(&app, &caller, &headers, &id).await?;
+    let (id, order) = order_at(&app, &caller, &headers, &id, write.if_match).await?;
     let amount: Money = body.amount.into();
     let refusal = |detail: String| {
         Problem::new(
@@ -617,6 +642,11 @@ pub async fn refund(
     let command = write
         .command(record_on_order, actor(&caller))
         .with_id(write.step("order"));
+    // `If-Match` was checked before the money moved.
+    let command = shop_commands::Command {
+        if_match: None,
+        ..command
+    };
     let outcome = app.orders.handle(&id, command).await?;
     Ok(Written::ok(&outcome, Ack::of(id.as_str(), &outcome)).at(recorded.position))
 }

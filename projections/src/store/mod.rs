@@ -214,9 +214,10 @@ pub trait ReadStore: Send + Sync + 'static {
     /// row moved past the cursor is returned again in its new place; one moved behind it is not).
     ///
     /// Order columns must be `NOT NULL` when `after` is `None`: SQL compares NULL as unknown, and
-    /// the two databases sort it at opposite ends. After a given (non-NULL) tuple a nullable order
-    /// column is allowed, and rows holding NULL in it are left out (the comparison is unknown on
-    /// both databases): for lists over the rows with one value, such as one customer's orders. Text compares in the database's collation: bytewise on SQLite, and on
+    /// the two databases sort it at opposite ends. After a given (non-NULL) tuple the first order
+    /// column may be nullable, and rows holding NULL in it are left out (the comparison is
+    /// unknown on both databases): for lists over the rows with one value, such as one
+    /// customer's orders. Later order columns must be `NOT NULL`. Text compares in the database's collation: bytewise on SQLite, and on
     /// Postgres bytewise only under a `C` collation (the official Docker image defaults to
     /// `en_US.utf8`, which orders case and punctuation otherwise). A walk is consistent under any
     /// collation, since the comparison and the order use the same one; only the order of text
@@ -385,6 +386,15 @@ pub(crate) fn check_page(
         check_identifier(column.name)?;
     }
     let keyset = keyset_columns(def, order_by)?;
+    // After a given tuple, a NULL in the first column makes the row-value comparison unknown
+    // (left out on both databases); a NULL in a later column does not when the earlier ones
+    // already decide it, and such rows would sort at opposite ends. So: nullable only first.
+    if let Some(column) = keyset.iter().skip(1).find(|c| c.nullable) {
+        return Err(StoreError::Invalid(format!(
+            "column {} of {} is nullable: only the first column of a keyset order may be",
+            column.name, def.name
+        )));
+    }
     if after.is_none()
         && let Some(column) = keyset.iter().find(|c| c.nullable)
     {
