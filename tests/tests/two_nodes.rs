@@ -1,6 +1,6 @@
-//! Two API nodes of one shop on Postgres: the first runs the projections, the second is their
-//! standby and serves queries from the same read models. A client that writes through the second
-//! node and reads there with `X-Min-Position` reads its write (the wait sees the projections'
+//! Two API nodes of one shop on Postgres: one runs the projections, the other is their standby
+//! and serves queries from the same read models. A client that writes through the standby node
+//! and reads there with `X-Min-Position` reads its write (the wait sees the projections'
 //! committed checkpoint, not only this process's runner); each node's embedded search index is
 //! fed by its own feed; an order placed on one node is followed on the other.
 
@@ -15,12 +15,26 @@ async fn a_write_through_either_node_is_read_back_through_the_other() {
         return;
     };
     let admin = Call::as_(&Shop::token("admin", "ops"));
-    let standby = second.server.app.board.get("catalog").map(|s| s.state);
-    assert_eq!(
-        standby,
-        Some(shop_projections::runner::ProjectionState::Standby),
-        "the second node's runner waits for the first's locks"
-    );
+    // One node's runner holds the projections' locks; the other's waits as a standby (usually
+    // the second, started later; whichever it is, the writes and reads below go through it).
+    use shop_projections::runner::ProjectionState::{Running, Standby};
+    let state = |shop: &Shop| shop.server.app.board.get("catalog").map(|s| s.state);
+    let mut roles = (None, None);
+    for _ in 0..500 {
+        roles = (state(&first), state(&second));
+        if matches!(
+            roles,
+            (Some(Running), Some(Standby)) | (Some(Standby), Some(Running))
+        ) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (first, second) = match roles {
+        (Some(Running), Some(Standby)) => (first, second),
+        (Some(Standby), Some(Running)) => (second, first),
+        other => panic!("one runner active and one standby, not {other:?}"),
+    };
     // Written through the standby node, read there at once.
     let created = product(
         &second,

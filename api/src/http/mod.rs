@@ -16,6 +16,7 @@ mod catalog;
 mod checkout;
 mod cursor;
 mod fresh;
+mod fulfilment;
 pub(crate) mod idempotent;
 mod input;
 mod inventory;
@@ -26,7 +27,9 @@ mod ops;
 mod orders;
 mod output;
 mod promotions;
+mod reviews;
 mod search;
+mod trails;
 
 use std::sync::Arc;
 use std::time::Duration;

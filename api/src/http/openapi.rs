@@ -15,8 +15,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    AppState, analytics, carts, catalog, checkout, inventory, metrics, ops, orders, promotions,
-    search,
+    AppState, analytics, carts, catalog, checkout, fulfilment, inventory, metrics, ops, orders,
+    promotions, reviews, search, trails,
 };
 use crate::problem::{FieldError, Problem};
 
@@ -140,10 +140,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::add_variant))
         .routes(routes!(catalog::change_price))
         .routes(routes!(catalog::discontinue))
-        .routes(routes!(catalog::submit_review, catalog::list_reviews))
-        .routes(routes!(catalog::approve_review))
-        .routes(routes!(catalog::reject_review))
-        .routes(routes!(catalog::recommendations))
+        .routes(routes!(reviews::submit_review, reviews::list_reviews))
+        .routes(routes!(reviews::approve_review))
+        .routes(routes!(reviews::reject_review))
+        .routes(routes!(reviews::recommendations))
         .routes(routes!(search::search))
         .routes(routes!(inventory::stock))
         .routes(routes!(inventory::receive))
@@ -158,11 +158,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::list_orders))
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::cancel))
-        .routes(routes!(orders::ship))
-        .routes(routes!(orders::deliver))
-        .routes(routes!(orders::refund))
-        .routes(routes!(orders::payments))
-        .routes(routes!(orders::audit))
+        .routes(routes!(fulfilment::ship))
+        .routes(routes!(fulfilment::deliver))
+        .routes(routes!(fulfilment::refund))
+        .routes(routes!(trails::payments))
+        .routes(routes!(trails::audit))
         .routes(routes!(promotions::create))
         .routes(routes!(promotions::get))
         .routes(routes!(promotions::deactivate))
