@@ -283,8 +283,9 @@ impl Shop {
         self.server.events.head_position().await.expect("the head")
     }
 
-    /// The events written after `head` by anything but the background workers' checkpoint saves
-    /// (which land whenever they like): what requests wrote since.
+    /// The events written after `head`, but for the background workers' own bookkeeping, which
+    /// lands whenever it likes (checkpoint saves, deadlines, saga notes): what requests wrote
+    /// since.
     pub async fn written_since(&self, head: Option<shop_eventstore::Position>) -> Vec<String> {
         let mut read = shop_eventstore::ReadAll::forwards().limit(10_000);
         if let Some(head) = head {
@@ -296,7 +297,12 @@ impl Shop {
             .await
             .expect("the log")
             .into_iter()
-            .filter(|e| !e.stream.as_str().starts_with("checkpoint-"))
+            .filter(|e| {
+                let stream = e.stream.as_str();
+                !["checkpoint-", "deadline-", "checkout-"]
+                    .iter()
+                    .any(|p| stream.starts_with(p))
+            })
             .map(|e| format!("{} {}", e.stream, e.event_type))
             .collect()
     }
