@@ -183,6 +183,10 @@ impl Auth {
 
     /// The caller of a request, from its `Authorization: Bearer …` header.
     pub fn caller(&self, parts: &Parts) -> Result<Caller, AuthError> {
+        // Verified once per request (by the first layer that asks), then read back.
+        if let Some(Verified(result)) = parts.extensions.get::<Verified>() {
+            return result.clone();
+        }
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -195,6 +199,11 @@ impl Auth {
         self.verify(token.trim())
     }
 }
+
+/// A request's verified bearer token (or why it is not one), kept in the request's extensions by
+/// the first layer that verifies it, so the signature is checked once per request.
+#[derive(Clone, Debug)]
+pub struct Verified(pub Result<Caller, AuthError>);
 
 impl<S> FromRequestParts<S> for Caller
 where

@@ -1,6 +1,6 @@
 //! Opening the configured stores: the event store from `EVENTSTORE_URL` (embedded SQLite under
 //! the data directory when unset) and the read-model database from `DATABASE_URL` (embedded
-//! SQLite when unset). The REST API issue folds these into one settings struct.
+//! SQLite when unset), as `shop serve`'s settings and the CLI's store arguments name them.
 
 use std::path::Path;
 use std::sync::Arc;

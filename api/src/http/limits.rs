@@ -151,8 +151,12 @@ pub async fn layer(State(app): State<AppState>, request: Request, next: Next) ->
         return next.run(request).await;
     }
     // The client: the bearer token's subject, else the peer's address.
-    let (parts, body) = request.into_parts();
-    let key = match app.auth.caller(&parts) {
+    let (mut parts, body) = request.into_parts();
+    let caller = app.auth.caller(&parts);
+    parts
+        .extensions
+        .insert(crate::auth::Verified(caller.clone()));
+    let key = match caller {
         Ok(caller) => format!("sub:{}", caller.subject),
         Err(_) => match client_address(&parts, app.limits.trusted_proxy_hops) {
             Some(ip) => format!("ip:{ip}"),

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::fresh::Freshness;
-use super::input::{Admin, Write, invalid_id, require, time};
+use super::input::{Admin, invalid_id, require, time};
 use super::output::Read;
 use crate::auth::{Caller, Role};
 use crate::problem::Problem;
@@ -393,7 +393,6 @@ pub async fn retry_saga(
     State(app): State<AppState>,
     Path(order_id): Path<String>,
     Admin(caller): Admin,
-    _write: Write,
 ) -> Result<StatusCode, Problem> {
     let order_id = shop_domain::OrderId::new(order_id).map_err(|e| invalid_id("order id", e))?;
     let state = app

@@ -175,11 +175,8 @@ pub fn parse(raw: Option<&str>) -> Result<SearchQuery, Problem> {
             },
         }
     }
-    let unique: std::collections::BTreeSet<_> = query.facets.iter().collect();
-    if unique.len() != query.facets.len() {
-        query.facets.sort();
-        query.facets.dedup();
-    }
+    query.facets.sort();
+    query.facets.dedup();
     if query.facets.len() > MAX_FACETS {
         errors.push(bad("/facets", format!("at most {MAX_FACETS} facets")));
     }
